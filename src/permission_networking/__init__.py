@@ -1,0 +1,104 @@
+"""
+Decide, before acting, whether a relationship entitles a sender to act.
+
+Keep the history of each ``(sender, contact)`` pair as an append-only log of
+`Interaction` values, fold it into a `Relationship` with `replay`, and ask a
+guard such as `check` before you message, pitch, call or market.
+"""
+
+from __future__ import annotations
+
+from ._decision import WARNING_CODES, Decision, Reason, ReasonCode
+from ._guards import (
+    can_add_to_list,
+    can_ask_favor,
+    can_call,
+    can_connect,
+    can_message,
+    can_pitch,
+    can_promote_in_group,
+    can_request_meeting,
+    can_request_opt_in,
+    can_send_marketing,
+    can_share_value,
+    check,
+    require,
+)
+from ._jurisdiction import policy_for
+from ._machine import TRANSITIONS, Transition, state_diagram
+from ._policy import Policy
+from ._relationship import DEFAULT_ENGAGEMENT_TTL, OptOut, Relationship, replay
+from ._rules import Request, Rule
+from ._screen import Screening, screen
+from ._values import (
+    Action,
+    Basis,
+    Channel,
+    Direction,
+    Evidence,
+    Interaction,
+    InteractionKind,
+    Permission,
+    Purpose,
+    RelationshipState,
+)
+from .exceptions import (
+    ConflictError,
+    ImportFormatError,
+    InvalidInteraction,
+    InvalidRequest,
+    PermissionDenied,
+    PermissionNetworkingError,
+    StoreClosedError,
+)
+
+
+__all__ = [
+    "DEFAULT_ENGAGEMENT_TTL",
+    "TRANSITIONS",
+    "WARNING_CODES",
+    "Action",
+    "Basis",
+    "Channel",
+    "ConflictError",
+    "Decision",
+    "Direction",
+    "Evidence",
+    "ImportFormatError",
+    "Interaction",
+    "InteractionKind",
+    "InvalidInteraction",
+    "InvalidRequest",
+    "OptOut",
+    "Permission",
+    "PermissionDenied",
+    "PermissionNetworkingError",
+    "Policy",
+    "Purpose",
+    "Reason",
+    "ReasonCode",
+    "Relationship",
+    "RelationshipState",
+    "Request",
+    "Rule",
+    "Screening",
+    "StoreClosedError",
+    "Transition",
+    "can_add_to_list",
+    "can_ask_favor",
+    "can_call",
+    "can_connect",
+    "can_message",
+    "can_pitch",
+    "can_promote_in_group",
+    "can_request_meeting",
+    "can_request_opt_in",
+    "can_send_marketing",
+    "can_share_value",
+    "check",
+    "policy_for",
+    "replay",
+    "require",
+    "screen",
+    "state_diagram",
+]

@@ -1,0 +1,229 @@
+"""
+`Decision` and `Reason`: what a guard answers, and why.
+"""
+
+from __future__ import annotations
+
+import enum
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any, Self
+
+import attrs
+
+from ._time import format_instant
+from ._values import Action, RelationshipState, enum_value, instant_value
+
+
+__all__ = ["WARNING_CODES", "Decision", "Reason", "ReasonCode"]
+
+
+class ReasonCode(enum.StrEnum):
+    """
+    The stable codes of `Reason`: branch on these, not on messages.
+    """
+
+    DO_NOT_CONTACT = "do_not_contact"
+    NOT_CONNECTED = "not_connected"
+    NOT_ENGAGED = "not_engaged"
+    COOLING_OFF = "cooling_off"
+    NO_INTEREST = "no_interest"
+    UNANSWERED_LIMIT = "unanswered_limit"
+    RECIPROCITY = "reciprocity"
+    RECENT_REFUSAL = "recent_refusal"
+    ALREADY_CONNECTED = "already_connected"
+    REQUEST_PENDING = "request_pending"
+    RECENTLY_DECLINED = "recently_declined"
+    NO_CONSENT = "no_consent"
+    CONSENT_WITHDRAWN = "consent_withdrawn"
+    CONSENT_EXPIRED = "consent_expired"
+    CONSENT_UNCONFIRMED = "consent_unconfirmed"
+    CONSENT_UNPROVEN = "consent_unproven"
+    UNDELIVERABLE = "undeliverable"
+    QUIET_HOURS = "quiet_hours"
+    TIMEZONE_UNKNOWN = "timezone_unknown"
+    NOT_INTRODUCED = "not_introduced"
+    NO_OWNER_PERMISSION = "no_owner_permission"
+    NO_SHARED_CONTEXT = "no_shared_context"
+    JURISDICTION_UNKNOWN = "jurisdiction_unknown"
+    RULE_ERROR = "rule_error"
+
+
+WARNING_CODES = frozenset({ReasonCode.NO_SHARED_CONTEXT, ReasonCode.JURISDICTION_UNKNOWN})
+"""
+The codes that warn (allowed, but discouraged) instead of denying.
+"""
+
+
+@attrs.frozen
+class Reason:
+    """
+    Why an action is denied or discouraged.
+
+    Attributes:
+        code: A stable `ReasonCode` value.
+        message: The reason in plain English.
+        rule: The name of the rule that gave it.
+        until: When it lapses by time alone; None when time alone does not end it.
+    """
+
+    code: str
+    message: str
+    rule: str
+    until: datetime | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """
+        Return a JSON-safe dict.
+        """
+        return {
+            "code": str(self.code),
+            "message": self.message,
+            "rule": self.rule,
+            "until": None if self.until is None else format_instant(self.until),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Self:
+        """
+        Build a reason from the output of `to_dict`.
+        """
+        until = data.get("until")
+        return cls(
+            data["code"],
+            data["message"],
+            data["rule"],
+            None if until is None else instant_value("until", until),
+        )
+
+
+@attrs.frozen
+class Decision:
+    """
+    The answer of a guard: may this sender do this action to this contact now?
+
+    ``bool(decision)`` is `allowed`.
+
+    Attributes:
+        action: The action asked about.
+        allowed: Whether it may be taken.
+        state: The relationship's state at `at` under the policy's ``engagement_ttl``.
+        at: When it was decided for.
+        policy: The name of the policy, e.g. ``"etiquette & casl"``.
+        reasons: Why it is denied; empty when allowed.
+        warnings: Allowed but discouraged, or worth knowing.
+        obligations: What the sender must do when acting (e.g.
+            ``include_unsubscribe``); empty when denied.
+        retry_at: When every denying reason lapses by time alone (the latest
+            ``until``); None when allowed or when some reason has no ``until``.
+        suggestions: When denied, the actions among ``share_value``,
+            ``message``, ``request_meeting``, ``request_opt_in`` and ``connect``
+            that the same policy allows now, in that order.
+        decision_id: The id in an auditing store's decision log, else None.
+        sender: The relationship's sender.
+        contact: The relationship's contact.
+        channel: The channel decided for, None when unknown.
+        purpose: The purpose decided for, None when there is none.
+        group: The group decided for, if any.
+    """
+
+    action: Action
+    allowed: bool
+    state: RelationshipState
+    at: datetime
+    policy: str
+    reasons: tuple[Reason, ...] = ()
+    warnings: tuple[Reason, ...] = ()
+    obligations: tuple[str, ...] = ()
+    retry_at: datetime | None = None
+    suggestions: tuple[Action, ...] = ()
+    decision_id: str | None = None
+    sender: str | None = None
+    contact: str | None = None
+    channel: str | None = None
+    purpose: str | None = None
+    group: str | None = None
+
+    def __bool__(self) -> bool:
+        return self.allowed
+
+    @property
+    def codes(self) -> tuple[str, ...]:
+        """
+        The codes of `reasons`, in order.
+        """
+        return tuple(reason.code for reason in self.reasons)
+
+    def explain(self) -> str:
+        """
+        Return the decision in plain English: a summary line, then one line per reason.
+        """
+        who = f" {self.sender} -> {self.contact}" if self.sender and self.contact else ""
+        verdict = "allowed" if self.allowed else "denied"
+        summary = (
+            f"{self.action.value}{who}: {verdict} "
+            f"(policy {self.policy}, state {self.state.value}, at {format_instant(self.at)})"
+        )
+        lines = [summary]
+        lines.extend(f"  denied because {r.message} [{r.code}]" for r in self.reasons)
+        lines.extend(f"  warning: {r.message} [{r.code}]" for r in self.warnings)
+        if self.obligations:
+            lines.append(f"  when you act: {', '.join(self.obligations)}")
+        if self.retry_at is not None:
+            lines.append(f"  ask again at {format_instant(self.retry_at)}")
+        elif not self.allowed:
+            lines.append("  time alone will not change this")
+        if self.suggestions:
+            lines.append(f"  allowed now instead: {', '.join(self.suggestions)}")
+        return "\n".join(lines)
+
+    def to_dict(self) -> dict[str, Any]:
+        """
+        Return a JSON-safe dict that `from_dict` turns back into an equal decision.
+        """
+        return {
+            "action": self.action.value,
+            "allowed": self.allowed,
+            "state": self.state.value,
+            "at": format_instant(self.at),
+            "policy": self.policy,
+            "reasons": [r.to_dict() for r in self.reasons],
+            "warnings": [r.to_dict() for r in self.warnings],
+            "obligations": list(self.obligations),
+            "retry_at": None if self.retry_at is None else format_instant(self.retry_at),
+            "suggestions": [a.value for a in self.suggestions],
+            "decision_id": self.decision_id,
+            "sender": self.sender,
+            "contact": self.contact,
+            "channel": self.channel,
+            "purpose": self.purpose,
+            "group": self.group,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Self:
+        """
+        Build a decision from the output of `to_dict`.
+        """
+        retry_at = data.get("retry_at")
+        return cls(
+            action=enum_value(Action, "action", data["action"]),
+            allowed=bool(data["allowed"]),
+            state=enum_value(RelationshipState, "state", data["state"]),
+            at=instant_value("at", data["at"]),
+            policy=data["policy"],
+            reasons=tuple(Reason.from_dict(r) for r in data.get("reasons", ())),
+            warnings=tuple(Reason.from_dict(r) for r in data.get("warnings", ())),
+            obligations=tuple(data.get("obligations", ())),
+            retry_at=None if retry_at is None else instant_value("retry_at", retry_at),
+            suggestions=tuple(
+                enum_value(Action, "suggestions", a) for a in data.get("suggestions", ())
+            ),
+            decision_id=data.get("decision_id"),
+            sender=data.get("sender"),
+            contact=data.get("contact"),
+            channel=data.get("channel"),
+            purpose=data.get("purpose"),
+            group=data.get("group"),
+        )

@@ -1,0 +1,354 @@
+"""
+The guards: `check`, `require` and the `can_*` shortcuts.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Final, Protocol
+
+from ._decision import WARNING_CODES, Decision, Reason, ReasonCode
+from ._jurisdiction import policy_for
+from ._relationship import Relationship
+from ._rules import Request
+from ._time import Instant, now, parse_instant
+from ._values import Action, Channel, Purpose, PurposeLike, enum_value, purpose_value
+from .exceptions import InvalidInteraction, InvalidRequest, PermissionDenied
+
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from ._policy import Policy
+
+__all__ = [
+    "can_add_to_list",
+    "can_ask_favor",
+    "can_call",
+    "can_connect",
+    "can_message",
+    "can_pitch",
+    "can_promote_in_group",
+    "can_request_meeting",
+    "can_request_opt_in",
+    "can_send_marketing",
+    "can_share_value",
+    "check",
+    "require",
+]
+
+_A = Action
+DEFAULT_PURPOSE: Final = {
+    _A.PITCH: Purpose.SALES,
+    _A.ADD_TO_LIST: Purpose.MARKETING,
+    _A.SEND_MARKETING: Purpose.MARKETING,
+    _A.REQUEST_OPT_IN: Purpose.MARKETING,
+    _A.PROMOTE_IN_GROUP: Purpose.GROUP_PROMOTION,
+}
+DEFAULT_CHANNEL: Final = {
+    _A.ADD_TO_LIST: Channel.EMAIL,
+    _A.SEND_MARKETING: Channel.EMAIL,
+    _A.CALL: Channel.PHONE,
+}
+SUGGESTED: Final = (_A.SHARE_VALUE, _A.MESSAGE, _A.REQUEST_MEETING, _A.REQUEST_OPT_IN, _A.CONNECT)
+
+
+def resolve_at(at: Instant | None) -> datetime:
+    """
+    Return *at* as an aware UTC time, or now when it is None.
+
+    Raises:
+        InvalidRequest: *at* is naive or not a time.
+    """
+    if at is None:
+        return now()
+    try:
+        return parse_instant(at)
+    except (TypeError, ValueError) as e:
+        raise InvalidRequest("at", at, str(e)) from None
+
+
+def make_request(
+    action: Action | str,
+    at: datetime,
+    channel: Channel | str | None,
+    purpose: PurposeLike | None,
+    group: str | None,
+) -> Request:
+    """
+    Build a `Request`, filling the purpose and channel the action implies.
+
+    Raises:
+        InvalidRequest: An argument is not valid.
+    """
+    try:
+        act = enum_value(Action, "action", action)
+        chan = (
+            DEFAULT_CHANNEL.get(act) if channel is None else enum_value(Channel, "channel", channel)
+        )
+        purp = DEFAULT_PURPOSE.get(act) if purpose is None else purpose_value("purpose", purpose)
+    except InvalidInteraction as e:
+        raise InvalidRequest(e.field, e.value, str(e).split(": ", 1)[-1]) from None
+    if group is not None and (not isinstance(group, str) or not group):  # type: ignore[redundant-expr]
+        raise InvalidRequest("group", group, "expected a non-empty string")
+    return Request(act, at, chan, purp, group)
+
+
+def _rule_error(rule: str, error: Exception) -> Reason:
+    return Reason(
+        ReasonCode.RULE_ERROR,
+        f"the rule {rule!r} failed ({type(error).__name__}: {error}); denied to be safe",
+        rule,
+    )
+
+
+def evaluate(
+    relationship: Relationship, request: Request, policy: Policy
+) -> tuple[list[Reason], list[Reason]]:
+    """
+    Run the policy's rules; return the denying reasons and the warnings.
+
+    A rule that raises denies with ``rule_error``: never allow on error.
+    """
+    reasons: list[Reason] = []
+    warnings: list[Reason] = []
+    action = request.action
+    for leaf in policy.leaves:
+        for rule in leaf.rules_for(action):
+            try:
+                for reason in rule.check(relationship, request, leaf):
+                    if reason.code in WARNING_CODES:
+                        warnings.append(reason)
+                    else:
+                        reasons.append(reason)
+            except Exception as error:  # noqa: BLE001
+                reasons.append(_rule_error(rule.name, error))
+    return reasons, warnings
+
+
+def _unique(reasons: list[Reason]) -> tuple[Reason, ...]:
+    if len(reasons) < 2:  # noqa: PLR2004
+        return tuple(reasons)
+    kept: dict[str, Reason] = {}
+    for reason in reasons:
+        other = kept.get(reason.code)
+        if other is None or (
+            other.until is not None and (reason.until is None or reason.until > other.until)
+        ):
+            kept[reason.code] = reason
+    return tuple(kept.values())
+
+
+def _obligations(relationship: Relationship, request: Request, policy: Policy) -> tuple[str, ...]:
+    found: dict[str, None] = {}
+    for leaf in policy.leaves:
+        for rule in leaf.rules_for(request.action):
+            if rule.obligations is not None:
+                found.update(dict.fromkeys(rule.obligations(relationship, request, leaf)))
+    return tuple(found)
+
+
+def suggestions(relationship: Relationship, request: Request, policy: Policy) -> tuple[Action, ...]:
+    """
+    Return the suggested actions that *policy* allows now, in their order.
+    """
+    found: list[Action] = []
+    for action in SUGGESTED:
+        if action is request.action:
+            continue
+        other = Request(
+            action,
+            request.at,
+            request.channel if request.channel is not None else DEFAULT_CHANNEL.get(action),
+            DEFAULT_PURPOSE.get(action),
+            request.group,
+        )
+        if not evaluate(relationship, other, policy)[0]:
+            found.append(action)
+    return tuple(found)
+
+
+def decide(
+    relationship: Relationship,
+    request: Request,
+    policy: Policy,
+    found: tuple[list[Reason], list[Reason]] | None = None,
+) -> Decision:
+    """
+    Build the `Decision` for *request* (from *found*, the output of `evaluate`, when known).
+    """
+    reasons, warnings = evaluate(relationship, request, policy) if found is None else found
+    obligations: tuple[str, ...] = ()
+    if not reasons:
+        try:
+            obligations = _obligations(relationship, request, policy)
+        except Exception as error:  # noqa: BLE001
+            reasons = [_rule_error("obligations", error)]
+    at = request.at
+    state = relationship.state_at(at, engagement_ttl=policy.engagement_ttl)
+    channel = request.channel
+    purpose = request.purpose
+    if not reasons:
+        return Decision(
+            request.action,
+            True,  # noqa: FBT003
+            state,
+            at,
+            policy.name,
+            (),
+            _unique(warnings),
+            obligations,
+            None,
+            (),
+            None,
+            relationship.sender,
+            relationship.contact,
+            None if channel is None else channel.value,
+            None if purpose is None else str(purpose),
+            request.group,
+        )
+    unique = _unique(reasons)
+    retry_at = None
+    if all(reason.until is not None for reason in unique):
+        retry_at = max(reason.until for reason in unique if reason.until is not None)
+    try:
+        suggested = suggestions(relationship, request, policy)
+    except Exception:  # noqa: BLE001
+        suggested = ()
+    return Decision(
+        request.action,
+        False,  # noqa: FBT003
+        state,
+        at,
+        policy.name,
+        unique,
+        _unique(warnings),
+        (),
+        retry_at,
+        suggested,
+        None,
+        relationship.sender,
+        relationship.contact,
+        None if channel is None else channel.value,
+        None if purpose is None else str(purpose),
+        request.group,
+    )
+
+
+def check(  # noqa: PLR0913
+    relationship: Relationship,
+    action: Action | str,
+    *,
+    at: Instant | None = None,
+    policy: Policy | None = None,
+    channel: Channel | str | None = None,
+    purpose: PurposeLike | None = None,
+    group: str | None = None,
+) -> Decision:
+    """
+    Decide whether the relationship permits *action* now (or at *at*).
+
+    Args:
+        relationship: The pair's relationship, as its log makes it.
+        action: What the sender is about to do.
+        at: When; None means now (UTC).
+        policy: The rules; None means ``policy_for(relationship.jurisdiction)``.
+        channel: Where; defaults to ``email`` for ``add_to_list`` and
+            ``send_marketing``, ``phone`` for ``call``, else unknown.
+        purpose: What for; defaults to ``sales`` for ``pitch``, ``marketing``
+            for ``add_to_list``, ``send_marketing`` and ``request_opt_in``,
+            ``group_promotion`` for ``promote_in_group``.
+        group: The group, for ``promote_in_group``.
+
+    Returns:
+        The `Decision`, allowed or denied, with its reasons.
+
+    Raises:
+        InvalidRequest: An argument is invalid (never for a denial).
+    """
+    if not isinstance(relationship, Relationship):
+        raise InvalidRequest("relationship", relationship, "expected a Relationship")
+    request = make_request(action, resolve_at(at), channel, purpose, group)
+    if policy is None:
+        policy = policy_for(relationship.jurisdiction)
+    return decide(relationship, request, policy)
+
+
+def require(  # noqa: PLR0913
+    relationship: Relationship,
+    action: Action | str,
+    *,
+    at: Instant | None = None,
+    policy: Policy | None = None,
+    channel: Channel | str | None = None,
+    purpose: PurposeLike | None = None,
+    group: str | None = None,
+) -> Decision:
+    """
+    Like `check`, but raise `PermissionDenied` when denied.
+
+    Raises:
+        PermissionDenied: The action is denied; its ``decision`` says why.
+    """
+    decision = check(
+        relationship, action, at=at, policy=policy, channel=channel, purpose=purpose, group=group
+    )
+    if not decision.allowed:
+        raise PermissionDenied(decision)
+    return decision
+
+
+class Guard(Protocol):
+    """
+    A `check` with its action bound.
+    """
+
+    def __call__(  # noqa: PLR0913
+        self,
+        relationship: Relationship,
+        *,
+        at: Instant | None = None,
+        policy: Policy | None = None,
+        channel: Channel | str | None = None,
+        purpose: PurposeLike | None = None,
+        group: str | None = None,
+    ) -> Decision: ...
+
+
+def _bound(action: Action) -> Guard:
+    def guard(  # noqa: PLR0913
+        relationship: Relationship,
+        *,
+        at: Instant | None = None,
+        policy: Policy | None = None,
+        channel: Channel | str | None = None,
+        purpose: PurposeLike | None = None,
+        group: str | None = None,
+    ) -> Decision:
+        return check(
+            relationship,
+            action,
+            at=at,
+            policy=policy,
+            channel=channel,
+            purpose=purpose,
+            group=group,
+        )
+
+    guard.__name__ = guard.__qualname__ = f"can_{action.value}"
+    guard.__doc__ = f"""
+    Decide whether the relationship permits ``{action.value}``: `check` with the action bound.
+    """
+    return guard
+
+
+can_connect: Guard = _bound(_A.CONNECT)
+can_message: Guard = _bound(_A.MESSAGE)
+can_share_value: Guard = _bound(_A.SHARE_VALUE)
+can_ask_favor: Guard = _bound(_A.ASK_FAVOR)
+can_pitch: Guard = _bound(_A.PITCH)
+can_request_opt_in: Guard = _bound(_A.REQUEST_OPT_IN)
+can_add_to_list: Guard = _bound(_A.ADD_TO_LIST)
+can_send_marketing: Guard = _bound(_A.SEND_MARKETING)
+can_call: Guard = _bound(_A.CALL)
+can_request_meeting: Guard = _bound(_A.REQUEST_MEETING)
+can_promote_in_group: Guard = _bound(_A.PROMOTE_IN_GROUP)

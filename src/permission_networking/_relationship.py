@@ -1,0 +1,738 @@
+"""
+`Relationship`: the state of one ``(sender, contact)`` pair, and `replay`, the fold that makes it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime, timedelta
+from typing import Any, Final, Self
+
+import attrs
+
+from ._machine import kinds_where
+from ._time import Duration, Instant, format_instant
+from ._values import (
+    COMMERCIAL_PURPOSES,
+    Basis,
+    Channel,
+    Direction,
+    Interaction,
+    InteractionKind,
+    Permission,
+    Purpose,
+    PurposeLike,
+    RelationshipState,
+    enum_value,
+    instant_value,
+    purpose_value,
+)
+from .exceptions import ConflictError, InvalidInteraction
+
+
+__all__ = ["DEFAULT_ENGAGEMENT_TTL", "OptOut", "Relationship", "replay"]
+
+DEFAULT_ENGAGEMENT_TTL: Final = timedelta(days=365)
+"""
+How long an engagement signal keeps a relationship ``engaged`` unless a policy says otherwise.
+"""
+
+_K = InteractionKind
+_IN = Direction.INBOUND
+_OUT = Direction.OUTBOUND
+_S = RelationshipState
+
+# Derived from TRANSITIONS, so the fold cannot disagree with the diagram.
+_CONNECTS = kinds_where(target=_S.CONNECTED, source=_S.STRANGER) | kinds_where(
+    target=_S.ENGAGED, source=_S.STRANGER
+)
+_MUTUAL = kinds_where(target=_S.CONNECTED, source=_S.STRANGER, either_direction=True) | kinds_where(
+    target=_S.ENGAGED, source=_S.STRANGER, either_direction=True
+)
+_ENGAGES = kinds_where(target=_S.ENGAGED, source=_S.CONNECTED)
+_RESETS = kinds_where(target=_S.STRANGER, source=_S.CONNECTED)
+
+_FACTS = frozenset({_K.PROFILE_UPDATED, _K.BOUNCED})
+_JOINT = frozenset(kind for kind, _ in _MUTUAL if kind is not _K.CONNECTION_ACCEPTED)
+_COUNTED_OUTBOUND = frozenset(
+    {
+        _K.MESSAGE,
+        _K.SHARED_CONTENT,
+        _K.PITCH,
+        _K.ASK,
+        _K.OPT_IN_REQUESTED,
+        _K.MEETING_REQUESTED,
+        _K.CALL_ATTEMPTED,
+    }
+)
+_COMMERCIAL_MESSAGES = frozenset({_K.PITCH, _K.MARKETING_SENT, _K.OPT_IN_REQUESTED})
+
+
+@attrs.frozen
+class OptOut:
+    """
+    A withdrawal the contact made: of *purpose* (None: every purpose) on *channel* (None: all).
+
+    Attributes:
+        purpose: What they withdrew; None for everything.
+        channel: Where; None for every channel.
+        at: When.
+        source: The id of the interaction that recorded it.
+    """
+
+    purpose: PurposeLike | None
+    channel: Channel | None
+    at: datetime
+    source: str
+
+    def covers(self, purpose: PurposeLike | None, channel: Channel | None) -> bool:
+        """
+        Whether this opt-out applies to *purpose* on *channel* (None: unknown, so any).
+        """
+        return (self.purpose is None or self.purpose == purpose) and (
+            self.channel is None or channel is None or self.channel is channel
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """
+        Return a JSON-safe dict.
+        """
+        return {
+            "purpose": None if self.purpose is None else str(self.purpose),
+            "channel": None if self.channel is None else self.channel.value,
+            "at": format_instant(self.at),
+            "source": self.source,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Self:
+        """
+        Build an `OptOut` from the output of `to_dict`.
+        """
+        purpose = data["purpose"]
+        channel = data["channel"]
+        return cls(
+            None if purpose is None else purpose_value("purpose", purpose),
+            None if channel is None else enum_value(Channel, "channel", channel),
+            instant_value("at", data["at"]),
+            data["source"],
+        )
+
+
+@attrs.frozen(kw_only=True)
+class Relationship:
+    """
+    The state of one ``(sender, contact)`` pair after a log of interactions.
+
+    Build one with `replay` (or a store); every field is derived from the log,
+    and precomputed so that guards only compare.
+
+    Attributes:
+        sender: Who acts.
+        contact: Who they act towards.
+        connected_at: When the current connection began (a connection, a
+            meeting, a call, or the contact reaching out); None when there is none.
+        connection_at: When the current two-sided connection (an accepted
+            request, a meeting in person, a call or meeting) began.
+        engaged_at: The last engagement signal since the connection began.
+        last_inbound_at: The last thing the contact did.
+        last_outbound_at: The last thing the sender did.
+        last_answer_at: The last answer: an inbound interaction or a joint act.
+        unanswered: Outbound messages, shares, pitches, asks, opt-in and meeting
+            requests and call attempts since the last answer.
+        gives: Outbound ``shared_content`` so far.
+        asks: Outbound ``ask`` so far.
+        last_given_at: The last outbound ``shared_content``.
+        interest_at: The last inbound ``inquiry``.
+        last_purchase_at: The last ``purchase``.
+        soft_opt_in_at: The last ``purchase`` whose metadata says
+            ``soft_opt_in`` is ``offered``.
+        last_refusal_at: The last ``refusal``.
+        introduced_at: The last introduction since the connection began.
+        introducer: Who made the last introduction that named one.
+        referral_available: Whether an introduction with an introducer has
+            not yet been followed by an electronic commercial message.
+        connection_requested_at: The sender's connection request still open.
+        inbound_request_at: The contact's connection request still open.
+        declined_at: When the contact last declined a connection request.
+        opt_in_requested_at: The sender's last ``opt_in_requested``.
+        meeting_requested_at: The contact's last ``meeting_requested``
+            since the connection began.
+        do_not_contact: Blocked, or a spam complaint, not since cleared.
+        undeliverable: Channels whose address bounced.
+        permissions: Express permissions, one per ``(purpose, channel, group)``.
+        opt_outs: The contact's withdrawals, one per ``(purpose, channel)``.
+        groups_introduced: Groups in which the sender introduced themself.
+        timezone: The contact's IANA time zone, when known.
+        jurisdiction: The contact's jurisdiction (ISO 3166), when known.
+        version: How many interactions it reflects.
+        as_of: The time of the last one; None for an empty log.
+        last_id: The id of the last one.
+    """
+
+    sender: str
+    contact: str
+    connected_at: datetime | None = None
+    connection_at: datetime | None = None
+    engaged_at: datetime | None = None
+    last_inbound_at: datetime | None = None
+    last_outbound_at: datetime | None = None
+    last_answer_at: datetime | None = None
+    unanswered: int = 0
+    gives: int = 0
+    asks: int = 0
+    last_given_at: datetime | None = None
+    interest_at: datetime | None = None
+    last_purchase_at: datetime | None = None
+    soft_opt_in_at: datetime | None = None
+    last_refusal_at: datetime | None = None
+    introduced_at: datetime | None = None
+    introducer: str | None = None
+    referral_available: bool = False
+    connection_requested_at: datetime | None = None
+    inbound_request_at: datetime | None = None
+    declined_at: datetime | None = None
+    opt_in_requested_at: datetime | None = None
+    meeting_requested_at: datetime | None = None
+    do_not_contact: bool = False
+    undeliverable: frozenset[Channel] = frozenset()
+    permissions: tuple[Permission, ...] = ()
+    opt_outs: tuple[OptOut, ...] = ()
+    groups_introduced: frozenset[str] = frozenset()
+    timezone: str | None = None
+    jurisdiction: str | None = None
+    version: int = 0
+    as_of: datetime | None = None
+    last_id: str | None = None
+
+    @property
+    def state(self) -> RelationshipState:
+        """
+        The state as of the last interaction: ``state_at(as_of)``.
+        """
+        if self.as_of is None:
+            return RelationshipState.STRANGER
+        return self.state_at(self.as_of)
+
+    def state_at(
+        self, at: datetime, *, engagement_ttl: Duration = DEFAULT_ENGAGEMENT_TTL
+    ) -> RelationshipState:
+        """
+        Return the state at *at*: engagement goes cold, permissions expire.
+
+        Engagement counts for *engagement_ttl* after the last signal; guards
+        pass their policy's.
+
+        >>> from datetime import UTC
+        >>> Relationship(sender="ana", contact="bo").state_at(datetime(2026, 1, 1, tzinfo=UTC))
+        <RelationshipState.STRANGER: 'stranger'>
+        """
+        for permission in self.permissions:
+            if permission.purpose in COMMERCIAL_PURPOSES and permission.is_active(at):
+                return _S.OPTED_IN
+        connected_at = self.connected_at
+        if connected_at is None or connected_at > at:
+            return _S.STRANGER
+        engaged_at = self.engaged_at
+        if engaged_at is not None and engaged_at <= at < engaged_at + engagement_ttl:
+            return _S.ENGAGED
+        return _S.CONNECTED
+
+    def permissions_at(
+        self,
+        at: datetime,
+        purpose: PurposeLike | None = None,
+        channel: Channel | str | None = None,
+    ) -> tuple[Permission, ...]:
+        """
+        Return the permissions active at *at*, for *purpose* and covering *channel* when given.
+        """
+        if channel is not None:
+            channel = enum_value(Channel, "channel", channel)
+        return tuple(
+            p
+            for p in self.permissions
+            if p.is_active(at)
+            and (purpose is None or p.purpose == purpose)
+            and (channel is None or p.channel is None or p.channel is channel)
+        )
+
+    def opted_out(self, purpose: PurposeLike | None, channel: Channel | None, at: datetime) -> bool:
+        """
+        Whether an opt-out covering *purpose* on *channel* stands at *at*.
+
+        An opt-out stands until the contact grants a new express permission
+        covering that purpose and channel.
+        """
+        for opt_out in self.opt_outs:
+            if opt_out.at > at or not opt_out.covers(purpose, channel):
+                continue
+            if not any(
+                p.granted_at > opt_out.at and p.purpose == purpose and p.covers(channel)
+                for p in self.permissions
+            ):
+                return True
+        return False
+
+    def apply(self, interaction: Interaction) -> Relationship:
+        """
+        Return the relationship after *interaction*, which must sort after the last one applied.
+
+        Raises:
+            InvalidInteraction: It belongs to another pair, or it does not sort
+                after the last interaction (use `replay` for out-of-order logs).
+        """
+        if interaction.sender != self.sender or interaction.contact != self.contact:
+            raise InvalidInteraction(
+                "interaction",
+                interaction.id,
+                f"belongs to ({interaction.sender!r}, {interaction.contact!r}), "
+                f"not ({self.sender!r}, {self.contact!r})",
+            )
+        if self.as_of is not None and (interaction.at, interaction.id) <= (
+            self.as_of,
+            self.last_id or "",
+        ):
+            raise InvalidInteraction(
+                "at",
+                interaction.at.isoformat(),
+                f"interaction {interaction.id!r} does not sort after the last one applied "
+                f"({self.last_id!r} at {self.as_of.isoformat()}); use replay() for "
+                "logs that arrive out of order",
+            )
+        fold = _Fold.thaw(self)
+        fold.step(interaction)
+        return fold.freeze()
+
+    def to_dict(self) -> dict[str, Any]:
+        """
+        Return a JSON-safe dict that `from_dict` turns back into an equal relationship.
+        """
+        out: dict[str, Any] = {}
+        for name in _FIELD_NAMES:
+            value = getattr(self, name)
+            if isinstance(value, datetime):
+                value = format_instant(value)
+            elif name in {"undeliverable", "groups_introduced"}:
+                value = sorted(value)
+            elif name in {"permissions", "opt_outs"}:
+                value = [item.to_dict() for item in value]
+            out[name] = value
+        return out
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Self:
+        """
+        Build a relationship from the output of `to_dict`.
+
+        Raises:
+            InvalidInteraction: A value is invalid.
+        """
+        values: dict[str, Any] = {}
+        for name, value in data.items():
+            if name not in _FIELD_NAMES:
+                raise InvalidInteraction("relationship", name, "unknown field")
+            if value is not None and name in _TIME_FIELDS:
+                values[name] = instant_value(name, value)
+            elif name == "undeliverable":
+                values[name] = frozenset(enum_value(Channel, name, c) for c in value)
+            elif name == "groups_introduced":
+                values[name] = frozenset(value)
+            elif name == "permissions":
+                values[name] = tuple(Permission.from_dict(p) for p in value)
+            elif name == "opt_outs":
+                values[name] = tuple(OptOut.from_dict(o) for o in value)
+            else:
+                values[name] = value
+        return cls(**values)
+
+
+_FIELD_NAMES = tuple(field.name for field in attrs.fields(Relationship))
+_TIME_FIELDS = frozenset(
+    field.name for field in attrs.fields(Relationship) if "datetime" in str(field.type)
+)
+_SCALAR_FIELDS = tuple(
+    name
+    for name in _FIELD_NAMES
+    if name not in {"undeliverable", "permissions", "opt_outs", "groups_introduced"}
+)
+
+
+class _Fold:
+    """
+    The mutable accumulator of the fold: a `Relationship` being built.
+    """
+
+    __slots__ = (*_FIELD_NAMES, "perms", "outs", "groups", "bounced")
+
+    sender: str
+    contact: str
+    connected_at: datetime | None
+    connection_at: datetime | None
+    engaged_at: datetime | None
+    last_inbound_at: datetime | None
+    last_outbound_at: datetime | None
+    last_answer_at: datetime | None
+    unanswered: int
+    gives: int
+    asks: int
+    last_given_at: datetime | None
+    interest_at: datetime | None
+    last_purchase_at: datetime | None
+    soft_opt_in_at: datetime | None
+    last_refusal_at: datetime | None
+    introduced_at: datetime | None
+    introducer: str | None
+    referral_available: bool
+    connection_requested_at: datetime | None
+    inbound_request_at: datetime | None
+    declined_at: datetime | None
+    opt_in_requested_at: datetime | None
+    meeting_requested_at: datetime | None
+    do_not_contact: bool
+    timezone: str | None
+    jurisdiction: str | None
+    version: int
+    as_of: datetime | None
+    last_id: str | None
+    perms: dict[tuple[PurposeLike, Channel | None, str | None], Permission]
+    outs: dict[tuple[PurposeLike | None, Channel | None], OptOut]
+    groups: set[str]
+    bounced: set[Channel]
+
+    @classmethod
+    def thaw(cls, relationship: Relationship) -> _Fold:
+        fold = cls.__new__(cls)
+        for name in _SCALAR_FIELDS:
+            setattr(fold, name, getattr(relationship, name))
+        fold.perms = {(p.purpose, p.channel, p.group): p for p in relationship.permissions}
+        fold.outs = {(o.purpose, o.channel): o for o in relationship.opt_outs}
+        fold.groups = set(relationship.groups_introduced)
+        fold.bounced = set(relationship.undeliverable)
+        return fold
+
+    def freeze(self) -> Relationship:
+        values = {name: getattr(self, name) for name in _SCALAR_FIELDS}
+        return Relationship(
+            **values,
+            permissions=tuple(self.perms.values()),
+            opt_outs=tuple(self.outs.values()),
+            groups_introduced=frozenset(self.groups),
+            undeliverable=frozenset(self.bounced),
+        )
+
+    def step(self, i: Interaction) -> None:  # noqa: C901, PLR0912
+        kind = i.kind
+        direction = i.direction
+        at = i.at
+        self.version += 1
+        self.as_of = at
+        self.last_id = i.id
+        if kind not in _FACTS:
+            if direction is _IN:
+                self.last_inbound_at = at
+                self.last_answer_at = at
+                self.unanswered = 0
+                if i.channel in self.bounced:
+                    self.bounced.discard(i.channel)
+            else:
+                self.last_outbound_at = at
+                if kind in _COUNTED_OUTBOUND:
+                    self.unanswered += 1
+            if kind in _JOINT:
+                self.last_answer_at = at
+                self.unanswered = 0
+        pair = (kind, direction)
+        if pair in _RESETS:
+            self.reset()
+        elif pair in _CONNECTS:
+            if self.connected_at is None:
+                self.connected_at = at
+            if pair in _MUTUAL:
+                if self.connection_at is None:
+                    self.connection_at = at
+                self.connection_requested_at = None
+                self.inbound_request_at = None
+            if pair in _ENGAGES:
+                self.engaged_at = at
+        if kind in _COMMERCIAL_MESSAGES and direction is _OUT and i.channel.is_electronic:
+            self.referral_available = False
+        handler = _HANDLERS.get(kind)
+        if handler is not None:
+            handler(self, i)
+
+    def reset(self) -> None:
+        self.connected_at = None
+        self.connection_at = None
+        self.engaged_at = None
+        self.introduced_at = None
+        self.connection_requested_at = None
+        self.inbound_request_at = None
+        self.meeting_requested_at = None
+
+    def withdraw(
+        self,
+        at: datetime,
+        *,
+        purpose: PurposeLike | None = None,
+        channel: Channel | None = None,
+        group: str | None = None,
+    ) -> None:
+        for key, permission in self.perms.items():
+            if permission.withdrawn_at is not None:
+                continue
+            if purpose is not None and permission.purpose != purpose:
+                continue
+            if channel is not None and permission.channel not in {None, channel}:
+                continue
+            if group is not None and permission.group != group:
+                continue
+            self.perms[key] = attrs.evolve(permission, withdrawn_at=at)
+
+    def add_opt_out(self, i: Interaction, purpose: PurposeLike | None) -> None:
+        channel = _consent_channel(i.channel)
+        self.outs.pop((purpose, channel), None)
+        self.outs[purpose, channel] = OptOut(purpose, channel, i.at, i.id)
+
+
+def _consent_channel(channel: Channel) -> Channel | None:
+    return None if channel is Channel.OTHER else channel
+
+
+def _on_connection_requested(fold: _Fold, i: Interaction) -> None:
+    if i.direction is _OUT:
+        fold.connection_requested_at = i.at
+    else:
+        fold.inbound_request_at = i.at
+
+
+def _on_connection_accepted(fold: _Fold, i: Interaction) -> None:
+    if i.direction is _IN:
+        fold.do_not_contact = False
+
+
+def _on_connection_declined(fold: _Fold, i: Interaction) -> None:
+    if i.direction is _IN:
+        fold.declined_at = i.at
+        fold.connection_requested_at = None
+    else:
+        fold.inbound_request_at = None
+
+
+def _on_introduced(fold: _Fold, i: Interaction) -> None:
+    fold.introduced_at = i.at
+    introducer = i.metadata.get("introducer")
+    if introducer:
+        fold.introducer = introducer
+        fold.referral_available = True
+
+
+def _on_blocked(fold: _Fold, i: Interaction) -> None:
+    fold.do_not_contact = True
+    fold.withdraw(i.at)
+
+
+def _on_shared_content(fold: _Fold, i: Interaction) -> None:
+    if i.direction is _OUT:
+        fold.gives += 1
+        fold.last_given_at = i.at
+
+
+def _on_ask(fold: _Fold, i: Interaction) -> None:
+    if i.direction is _OUT:
+        fold.asks += 1
+
+
+def _on_meeting_requested(fold: _Fold, i: Interaction) -> None:
+    if i.direction is _IN:
+        fold.meeting_requested_at = i.at
+
+
+def _on_inquiry(fold: _Fold, i: Interaction) -> None:
+    fold.interest_at = i.at
+
+
+def _on_purchase(fold: _Fold, i: Interaction) -> None:
+    fold.last_purchase_at = i.at
+    if i.metadata.get("soft_opt_in") == "offered":
+        fold.soft_opt_in_at = i.at
+
+
+def _on_refusal(fold: _Fold, i: Interaction) -> None:
+    fold.last_refusal_at = i.at
+
+
+def _on_complaint(fold: _Fold, i: Interaction) -> None:
+    fold.do_not_contact = True
+    fold.withdraw(i.at, purpose=Purpose.MARKETING)
+    fold.outs.pop((Purpose.MARKETING, None), None)
+    fold.outs[Purpose.MARKETING, None] = OptOut(Purpose.MARKETING, None, i.at, i.id)
+
+
+def _on_bounced(fold: _Fold, i: Interaction) -> None:
+    fold.bounced.add(i.channel)
+
+
+def _on_opt_in_requested(fold: _Fold, i: Interaction) -> None:
+    if i.direction is _OUT:
+        fold.opt_in_requested_at = i.at
+
+
+def _on_opt_in_granted(fold: _Fold, i: Interaction) -> None:
+    assert i.purpose is not None  # noqa: S101
+    channel = _consent_channel(i.channel)
+    expires = i.metadata.get("expires_at")
+    key = (i.purpose, channel, i.group)
+    fold.perms.pop(key, None)
+    fold.perms[key] = Permission(
+        purpose=i.purpose,
+        channel=channel,
+        basis=Basis.EXPRESS,
+        grantor=i.contact,
+        granted_at=i.at,
+        expires_at=None if expires is None else instant_value("metadata.expires_at", expires),
+        group=i.group,
+        source=i.id,
+        evidence=i.evidence,
+    )
+    fold.do_not_contact = False
+    if channel is None:
+        fold.bounced.clear()
+
+
+def _on_opt_in_confirmed(fold: _Fold, i: Interaction) -> None:
+    channel = _consent_channel(i.channel)
+    for key, permission in fold.perms.items():
+        if permission.confirmed_at is not None or permission.withdrawn_at is not None:
+            continue
+        if i.purpose is not None and permission.purpose != i.purpose:
+            continue
+        if channel is not None and permission.channel is not channel:
+            continue
+        if i.group is not None and permission.group != i.group:
+            continue
+        fold.perms[key] = attrs.evolve(
+            permission, confirmed_at=i.at, evidence=permission.evidence or i.evidence
+        )
+
+
+def _on_opt_out(fold: _Fold, i: Interaction) -> None:
+    fold.withdraw(i.at, purpose=i.purpose, channel=_consent_channel(i.channel), group=i.group)
+    fold.add_opt_out(i, i.purpose)
+
+
+def _on_group_introduced(fold: _Fold, i: Interaction) -> None:
+    if i.direction is _OUT:
+        assert i.group is not None  # noqa: S101
+        fold.groups.add(i.group)
+
+
+def _on_profile_updated(fold: _Fold, i: Interaction) -> None:
+    zone = i.metadata.get("timezone")
+    if zone:
+        fold.timezone = zone
+    jurisdiction = i.metadata.get("jurisdiction")
+    if jurisdiction:
+        fold.jurisdiction = jurisdiction
+
+
+_HANDLERS: dict[InteractionKind, Callable[[_Fold, Interaction], None]] = {
+    _K.CONNECTION_REQUESTED: _on_connection_requested,
+    _K.CONNECTION_ACCEPTED: _on_connection_accepted,
+    _K.CONNECTION_DECLINED: _on_connection_declined,
+    _K.INTRODUCED: _on_introduced,
+    _K.BLOCKED: _on_blocked,
+    _K.SHARED_CONTENT: _on_shared_content,
+    _K.ASK: _on_ask,
+    _K.MEETING_REQUESTED: _on_meeting_requested,
+    _K.INQUIRY: _on_inquiry,
+    _K.PURCHASE: _on_purchase,
+    _K.REFUSAL: _on_refusal,
+    _K.COMPLAINT: _on_complaint,
+    _K.BOUNCED: _on_bounced,
+    _K.OPT_IN_REQUESTED: _on_opt_in_requested,
+    _K.OPT_IN_GRANTED: _on_opt_in_granted,
+    _K.OPT_IN_CONFIRMED: _on_opt_in_confirmed,
+    _K.OPT_OUT: _on_opt_out,
+    _K.GROUP_INTRODUCED: _on_group_introduced,
+    _K.PROFILE_UPDATED: _on_profile_updated,
+}
+
+
+def _sort_key(i: Interaction) -> tuple[datetime, str]:
+    return (i.at, i.id)
+
+
+def replay(
+    interactions: Iterable[Interaction],
+    *,
+    at: Instant | None = None,
+    sender: str | None = None,
+    contact: str | None = None,
+) -> Relationship:
+    """
+    Fold a log of one pair, in any arrival order, into its `Relationship`.
+
+    Interactions apply in ``(at, id)`` order, so every order of the same log
+    gives the same result. An interaction repeated with the same id and
+    content counts once.
+
+    Args:
+        interactions: The log of one ``(sender, contact)`` pair.
+        at: Leave out what happened after this time.
+        sender: The pair's sender; required when the log is empty.
+        contact: The pair's contact; required when the log is empty.
+
+    Raises:
+        InvalidInteraction: The log mixes pairs, disagrees with *sender* or
+            *contact*, or is empty without them.
+        ConflictError: Two interactions share an id but not their content.
+
+    >>> log = [
+    ...     Interaction("2", "ana", "bo", "message", "2026-01-02T09:00:00Z", direction="inbound"),
+    ...     Interaction("1", "ana", "bo", "connection_accepted", "2026-01-01T09:00:00Z"),
+    ... ]
+    >>> replay(log).state
+    <RelationshipState.ENGAGED: 'engaged'>
+    """
+    items = list(interactions)
+    for item in items:
+        if not isinstance(item, Interaction):
+            raise InvalidInteraction("interactions", item, "expected Interaction values")
+    if items:
+        first = items[0]
+        sender = first.sender if sender is None else sender
+        contact = first.contact if contact is None else contact
+        for item in items:
+            if item.sender != sender or item.contact != contact:
+                raise InvalidInteraction(
+                    "interactions",
+                    item.id,
+                    f"the log mixes pairs: ({item.sender!r}, {item.contact!r}) "
+                    f"beside ({sender!r}, {contact!r})",
+                )
+        items = _unique(items)
+    if sender is None or contact is None:
+        raise InvalidInteraction(
+            "interactions", [], "an empty log needs the sender= and contact= keywords"
+        )
+    if at is not None:
+        cutoff = instant_value("at", at)
+        items = [item for item in items if item.at <= cutoff]
+    items.sort(key=_sort_key)
+    fold = _Fold.thaw(Relationship(sender=sender, contact=contact))
+    step = fold.step
+    for item in items:
+        step(item)
+    return fold.freeze()
+
+
+def _unique(items: list[Interaction]) -> list[Interaction]:
+    seen: dict[str, Interaction] = {}
+    for item in items:
+        other = seen.setdefault(item.id, item)
+        if other is not item and other != item:
+            raise ConflictError(item.id)
+    if len(seen) == len(items):
+        return items
+    return list(seen.values())

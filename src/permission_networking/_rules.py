@@ -1,0 +1,117 @@
+"""
+The parts a policy is made of: `Request` (what is asked) and `Rule` (one check).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, NamedTuple, TypeAlias
+from zoneinfo import ZoneInfo
+
+import attrs
+
+from ._values import Action, Channel, Purpose, PurposeLike
+
+
+if TYPE_CHECKING:
+    from ._decision import Reason
+    from ._policy import Policy
+    from ._relationship import Relationship
+
+__all__ = ["COMMERCIAL_ACTIONS", "Request", "Rule", "RuleCheck", "next_call_time"]
+
+COMMERCIAL_ACTIONS = frozenset({Action.PITCH, Action.ADD_TO_LIST, Action.SEND_MARKETING})
+"""
+The actions that are commercial on any channel (a ``call`` is only with purpose ``sales``).
+"""
+
+
+class Request(NamedTuple):
+    """
+    What a guard is asked, with the defaults resolved.
+
+    Attributes:
+        action: The action.
+        at: The time, aware, in UTC.
+        channel: The channel; None when unknown.
+        purpose: The purpose; None when the action has none.
+        group: The group, for ``promote_in_group``.
+    """
+
+    action: Action
+    at: datetime
+    channel: Channel | None
+    purpose: PurposeLike | None
+    group: str | None
+
+    @property
+    def electronic(self) -> bool:
+        """
+        Whether the action goes to an electronic address; an unknown channel is (fail closed).
+        """
+        channel = self.channel
+        return channel is None or channel.is_electronic
+
+    @property
+    def commercial(self) -> bool:
+        """
+        Whether the action is commercial: a pitch, list or marketing, or a sales call.
+        """
+        return self.action in COMMERCIAL_ACTIONS or (
+            self.action is Action.CALL and self.purpose == Purpose.SALES
+        )
+
+
+RuleCheck: TypeAlias = "Callable[[Relationship, Request, Policy], Sequence[Reason]]"
+"""
+A rule's check: a pure function of the relationship, the request and the
+policy's settings, returning the `Reason` values it finds (empty to pass).
+"""
+
+ObligationCheck: TypeAlias = "Callable[[Relationship, Request, Policy], Sequence[str]]"
+"""
+What a rule obliges the sender to do when the action is allowed.
+"""
+
+
+def _actions(value: Iterable[Action]) -> frozenset[Action]:
+    return frozenset(value)
+
+
+@attrs.frozen
+class Rule:
+    """
+    One rule of a policy.
+
+    Attributes:
+        name: A short name, given as `Reason.rule` of what it finds.
+        actions: The actions it applies to.
+        check: Returns the reasons it finds; reasons with a warning code warn
+            instead of denying.
+        obligations: Returns what the sender must do when the action is
+            allowed; None for nothing.
+    """
+
+    name: str
+    actions: frozenset[Action] = attrs.field(converter=_actions)
+    check: RuleCheck
+    obligations: ObligationCheck | None = None
+
+
+def next_call_time(at: datetime, zone: str, hours: tuple[int, int]) -> datetime | None:
+    """
+    Return when calling hours next begin if *at* is outside *hours* in *zone*, else None.
+
+    The start is local wall time, so daylight-saving changes are honoured.
+    """
+    tz = ZoneInfo(zone)
+    local = at.astimezone(tz)
+    start, end = hours
+    if start <= local.hour < end:
+        return None
+    day = local.date()
+    if local.hour >= end:
+        day = day.fromordinal(day.toordinal() + 1)
+    opens = datetime(day.year, day.month, day.day, start, tzinfo=tz)
+    return opens.astimezone(at.tzinfo)

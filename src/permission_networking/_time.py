@@ -1,0 +1,61 @@
+"""
+Time: parsing, checking and the one place that asks the clock.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import TypeAlias
+
+from dateutil.relativedelta import relativedelta
+
+
+Duration: TypeAlias = timedelta | relativedelta
+"""
+A span of time: a `timedelta` for day counts, a `relativedelta` for spans
+people say in calendar months or years ("2 years" is not 730 days).
+"""
+
+Instant: TypeAlias = datetime | str
+"""
+A point in time: an aware `datetime`, or an ISO 8601 string with an offset or ``Z``.
+"""
+
+
+def now() -> datetime:
+    """
+    Return the current time in UTC: the default of every ``at``.
+    """
+    return datetime.now(UTC)
+
+
+def parse_instant(value: object) -> datetime:
+    """
+    Return *value* as an aware `datetime` in UTC.
+
+    Raises:
+        TypeError: *value* is neither a `datetime` nor a `str`.
+        ValueError: *value* is naive or cannot be parsed; the message says why.
+    """
+    if isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            msg = "not an ISO 8601 time; write it like 2026-02-08T09:30:00+00:00"
+            raise ValueError(msg) from None
+    elif isinstance(value, datetime):
+        parsed = value
+    else:
+        msg = "expected an aware datetime or an ISO 8601 string"
+        raise TypeError(msg)
+    if parsed.tzinfo is None or parsed.utcoffset() is None:
+        msg = "a time without a UTC offset is ambiguous; give an offset or Z"
+        raise ValueError(msg)
+    return parsed.astimezone(UTC)
+
+
+def format_instant(value: datetime) -> str:
+    """
+    Return *value* as an ISO 8601 string with its offset.
+    """
+    return value.isoformat()

@@ -1,0 +1,715 @@
+"""
+The vocabulary and the immutable values: enums, `Interaction`, `Evidence`, `Permission`.
+"""
+
+from __future__ import annotations
+
+import enum
+
+from collections.abc import Mapping
+from datetime import datetime
+from types import MappingProxyType
+from typing import Any, ClassVar, Self, TypeAlias, TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import attrs
+
+from ._time import Instant, format_instant, parse_instant
+from .exceptions import InvalidInteraction
+
+
+__all__ = [
+    "Action",
+    "Basis",
+    "Channel",
+    "Direction",
+    "Evidence",
+    "Interaction",
+    "InteractionKind",
+    "Permission",
+    "Purpose",
+    "PurposeLike",
+    "RelationshipState",
+]
+
+
+class RelationshipState(enum.StrEnum):
+    """
+    How far a relationship has come, ordered ``STRANGER < CONNECTED < ENGAGED < OPTED_IN``.
+
+    Comparisons use that order, not the alphabet, and accept the plain strings:
+
+    >>> RelationshipState.ENGAGED >= "connected"
+    True
+    """
+
+    STRANGER = "stranger"
+    CONNECTED = "connected"
+    ENGAGED = "engaged"
+    OPTED_IN = "opted_in"
+
+    @property
+    def rank(self) -> int:
+        """
+        The position in the order: 0 for a stranger, 3 when opted in.
+        """
+        return _STATE_RANK[self]
+
+    def _other_rank(self, other: object) -> int | None:
+        if isinstance(other, RelationshipState):
+            return _STATE_RANK[other]
+        if isinstance(other, str):
+            return _STATE_RANK[RelationshipState(other)]
+        return None
+
+    def __lt__(self, other: str) -> bool:
+        rank = self._other_rank(other)
+        if rank is None:
+            return NotImplemented
+        return _STATE_RANK[self] < rank
+
+    def __le__(self, other: str) -> bool:
+        rank = self._other_rank(other)
+        if rank is None:
+            return NotImplemented
+        return _STATE_RANK[self] <= rank
+
+    def __gt__(self, other: str) -> bool:
+        rank = self._other_rank(other)
+        if rank is None:
+            return NotImplemented
+        return _STATE_RANK[self] > rank
+
+    def __ge__(self, other: str) -> bool:
+        rank = self._other_rank(other)
+        if rank is None:
+            return NotImplemented
+        return _STATE_RANK[self] >= rank
+
+
+_STATE_RANK = {state: rank for rank, state in enumerate(RelationshipState)}
+
+
+class Direction(enum.StrEnum):
+    """
+    Who did it: the sender (``outbound``) or the contact (``inbound``).
+    """
+
+    OUTBOUND = "outbound"
+    INBOUND = "inbound"
+
+
+class Channel(enum.StrEnum):
+    """
+    Where an interaction happened or an action goes.
+    """
+
+    EMAIL = "email"
+    LINKEDIN = "linkedin"
+    TWITTER = "twitter"
+    FACEBOOK = "facebook"
+    GROUP = "group"
+    PHONE = "phone"
+    SMS = "sms"
+    IN_PERSON = "in_person"
+    VIDEO = "video"
+    OTHER = "other"
+
+    @property
+    def is_electronic(self) -> bool:
+        """
+        Whether a message on this channel goes to an electronic address.
+
+        Every channel but ``phone`` and ``in_person`` is electronic.
+        """
+        return self not in _NOT_ELECTRONIC
+
+
+_NOT_ELECTRONIC = frozenset({Channel.PHONE, Channel.IN_PERSON})
+
+
+class InteractionKind(enum.StrEnum):
+    """
+    What happened between a sender and a contact.
+    """
+
+    CONNECTION_REQUESTED = "connection_requested"
+    CONNECTION_ACCEPTED = "connection_accepted"
+    CONNECTION_DECLINED = "connection_declined"
+    INTRODUCED = "introduced"
+    MET_IN_PERSON = "met_in_person"
+    DISCONNECTED = "disconnected"
+    BLOCKED = "blocked"
+    MESSAGE = "message"
+    COMMENT = "comment"
+    REACTION = "reaction"
+    SHARED_CONTENT = "shared_content"
+    CALL = "call"
+    CALL_ATTEMPTED = "call_attempted"
+    MEETING = "meeting"
+    MEETING_REQUESTED = "meeting_requested"
+    ASK = "ask"
+    PITCH = "pitch"
+    INQUIRY = "inquiry"
+    PURCHASE = "purchase"
+    REFUSAL = "refusal"
+    ADDED_TO_LIST = "added_to_list"
+    MARKETING_SENT = "marketing_sent"
+    COMPLAINT = "complaint"
+    BOUNCED = "bounced"
+    OPT_IN_REQUESTED = "opt_in_requested"
+    OPT_IN_GRANTED = "opt_in_granted"
+    OPT_IN_CONFIRMED = "opt_in_confirmed"
+    OPT_OUT = "opt_out"
+    GROUP_JOINED = "group_joined"
+    GROUP_INTRODUCED = "group_introduced"
+    GROUP_PROMOTED = "group_promoted"
+    PROFILE_UPDATED = "profile_updated"
+
+    @property
+    def contact_only(self) -> bool:
+        """
+        Whether only the contact can do this (so the direction is always inbound).
+        """
+        return self in CONTACT_ONLY_KINDS
+
+
+CONTACT_ONLY_KINDS = frozenset(
+    {
+        InteractionKind.INQUIRY,
+        InteractionKind.PURCHASE,
+        InteractionKind.REFUSAL,
+        InteractionKind.COMPLAINT,
+        InteractionKind.OPT_IN_GRANTED,
+        InteractionKind.OPT_IN_CONFIRMED,
+        InteractionKind.OPT_OUT,
+    }
+)
+_GROUP_KINDS = frozenset(
+    {
+        InteractionKind.GROUP_JOINED,
+        InteractionKind.GROUP_INTRODUCED,
+        InteractionKind.GROUP_PROMOTED,
+    }
+)
+
+
+class Purpose(enum.StrEnum):
+    """
+    The well-known purposes of a permission; any other non-empty string is valid too.
+    """
+
+    MARKETING = "marketing"
+    SALES = "sales"
+    GROUP_PROMOTION = "group_promotion"
+
+
+PurposeLike: TypeAlias = Purpose | str
+"""
+A purpose: a `Purpose`, or any non-empty string for a purpose of your own.
+"""
+
+COMMERCIAL_PURPOSES = frozenset({Purpose.MARKETING, Purpose.SALES})
+
+
+class Basis(enum.StrEnum):
+    """
+    How a permission came to be.
+    """
+
+    EXPRESS = "express"
+    IMPLIED_PURCHASE = "implied_purchase"
+    IMPLIED_INQUIRY = "implied_inquiry"
+    SOFT_OPT_IN = "soft_opt_in"
+
+
+class Action(enum.StrEnum):
+    """
+    What a tool is about to do to a contact.
+
+    >>> Action.PITCH.records
+    <InteractionKind.PITCH: 'pitch'>
+    """
+
+    CONNECT = "connect"
+    MESSAGE = "message"
+    SHARE_VALUE = "share_value"
+    ASK_FAVOR = "ask_favor"
+    PITCH = "pitch"
+    REQUEST_OPT_IN = "request_opt_in"
+    ADD_TO_LIST = "add_to_list"
+    SEND_MARKETING = "send_marketing"
+    CALL = "call"
+    REQUEST_MEETING = "request_meeting"
+    PROMOTE_IN_GROUP = "promote_in_group"
+
+    @property
+    def records(self) -> InteractionKind:
+        """
+        The kind of interaction that doing this action records.
+        """
+        return _RECORDS[self]
+
+
+_RECORDS = {
+    Action.CONNECT: InteractionKind.CONNECTION_REQUESTED,
+    Action.MESSAGE: InteractionKind.MESSAGE,
+    Action.SHARE_VALUE: InteractionKind.SHARED_CONTENT,
+    Action.ASK_FAVOR: InteractionKind.ASK,
+    Action.PITCH: InteractionKind.PITCH,
+    Action.REQUEST_OPT_IN: InteractionKind.OPT_IN_REQUESTED,
+    Action.ADD_TO_LIST: InteractionKind.ADDED_TO_LIST,
+    Action.SEND_MARKETING: InteractionKind.MARKETING_SENT,
+    Action.CALL: InteractionKind.CALL_ATTEMPTED,
+    Action.REQUEST_MEETING: InteractionKind.MEETING_REQUESTED,
+    Action.PROMOTE_IN_GROUP: InteractionKind.GROUP_PROMOTED,
+}
+
+
+E = TypeVar("E", bound=enum.StrEnum)
+
+
+def enum_value(cls: type[E], field: str, value: object) -> E:
+    """
+    Return *value* as a member of *cls*, or raise `InvalidInteraction` naming *field*.
+    """
+    if isinstance(value, cls):
+        return value
+    if isinstance(value, str):
+        try:
+            return cls(value)
+        except ValueError:
+            pass
+    choices = ", ".join(member.value for member in cls)
+    raise InvalidInteraction(field, value, f"expected one of: {choices}")
+
+
+def purpose_value(field: str, value: object) -> PurposeLike:
+    """
+    Return *value* as a purpose (a `Purpose` when it is a well-known one).
+    """
+    if not isinstance(value, str) or not value:
+        raise InvalidInteraction(field, value, "a purpose is a non-empty string")
+    try:
+        return Purpose(value)
+    except ValueError:
+        return value
+
+
+def instant_value(field: str, value: object) -> datetime:
+    """
+    Return *value* as an aware UTC `datetime`, or raise `InvalidInteraction` naming *field*.
+    """
+    try:
+        return parse_instant(value)
+    except (TypeError, ValueError) as e:
+        raise InvalidInteraction(field, value, str(e)) from None
+
+
+def _text(field: str, value: object, *, optional: bool = False) -> str | None:
+    if value is None and optional:
+        return None
+    if not isinstance(value, str) or not value:
+        raise InvalidInteraction(field, value, "expected a non-empty string")
+    return value
+
+
+def _required_text(field: str, value: object) -> str:
+    text = _text(field, value)
+    assert text is not None  # noqa: S101
+    return text
+
+
+@attrs.frozen(init=False)
+class Evidence:
+    """
+    How a consent was obtained: the proof you keep.
+
+    Args:
+        method: How, e.g. ``web_form``, ``double_opt_in``, ``written``, ``verbal``, ``import``.
+        captured_at: When the evidence was captured.
+        text: The wording the contact saw or signed.
+        source: Where: a URL, a form id, an IP address.
+    """
+
+    method: str
+    captured_at: datetime | None
+    text: str | None
+    source: str | None
+
+    def __init__(
+        self,
+        method: str,
+        captured_at: Instant | None = None,
+        text: str | None = None,
+        source: str | None = None,
+    ) -> None:
+        self.__attrs_init__(
+            _required_text("evidence.method", method),
+            None if captured_at is None else instant_value("evidence.captured_at", captured_at),
+            _text("evidence.text", text, optional=True),
+            _text("evidence.source", source, optional=True),
+        )
+
+    def to_dict(self) -> dict[str, str | None]:
+        """
+        Return a JSON-safe dict that `from_dict` turns back into an equal value.
+        """
+        return {
+            "method": self.method,
+            "captured_at": None if self.captured_at is None else format_instant(self.captured_at),
+            "text": self.text,
+            "source": self.source,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Self:
+        """
+        Build an `Evidence` from the output of `to_dict`.
+
+        Raises:
+            InvalidInteraction: A field is missing, unknown or invalid.
+        """
+        _check_keys("evidence", data, required={"method"}, allowed=_EVIDENCE_KEYS)
+        return cls(
+            data["method"],
+            captured_at=data.get("captured_at"),
+            text=data.get("text"),
+            source=data.get("source"),
+        )
+
+
+_EVIDENCE_KEYS = frozenset({"method", "captured_at", "text", "source"})
+
+
+def _check_keys(
+    field: str, data: object, *, required: frozenset[str] | set[str], allowed: frozenset[str]
+) -> None:
+    if not isinstance(data, Mapping):
+        raise InvalidInteraction(field, data, "expected a mapping")
+    missing = sorted(required - data.keys())
+    if missing:
+        raise InvalidInteraction(field, dict(data), f"missing keys: {', '.join(missing)}")
+    unknown = sorted(set(data.keys()) - allowed)
+    if unknown:
+        raise InvalidInteraction(field, dict(data), f"unknown keys: {', '.join(unknown)}")
+
+
+def _metadata(kind: InteractionKind, value: object) -> MappingProxyType[str, str]:
+    if isinstance(value, MappingProxyType) and not value:
+        return value
+    if not isinstance(value, Mapping):
+        raise InvalidInteraction("metadata", value, "expected a mapping of str to str")
+    for key, item in value.items():
+        if not isinstance(key, str) or not isinstance(item, str):
+            raise InvalidInteraction(
+                "metadata", dict(value), f"keys and values must be str, got {key!r}: {item!r}"
+            )
+    if kind is InteractionKind.OPT_IN_GRANTED and "expires_at" in value:
+        instant_value("metadata.expires_at", value["expires_at"])
+    if kind is InteractionKind.PROFILE_UPDATED and "timezone" in value:
+        zone = value["timezone"]
+        try:
+            ZoneInfo(zone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise InvalidInteraction(
+                "metadata.timezone", zone, "not an IANA time zone name, e.g. Europe/Berlin"
+            ) from None
+    return MappingProxyType(dict(value))
+
+
+_EMPTY: MappingProxyType[str, str] = MappingProxyType({})
+
+
+@attrs.frozen(init=False, order=False)
+class Interaction:
+    """
+    One thing that happened between a sender and a contact: an entry of the log.
+
+    Interactions sort by ``(at, id)``, the order in which they are applied.
+
+    Args:
+        id: The idempotency key: the same id may be recorded again only with
+            the same content.
+        sender: Who acts (your user, a team, a brand).
+        contact: Who they act towards.
+        kind: What happened (an `InteractionKind` or its string).
+        at: When: an aware `datetime` or an ISO 8601 string with an offset;
+            stored in UTC.
+        direction: Who did it. Kinds only the contact can do (``inquiry``,
+            ``purchase``, ``refusal``, ``complaint``, ``opt_in_granted``,
+            ``opt_in_confirmed``, ``opt_out``) are inbound and refuse
+            ``outbound``; every other kind defaults to outbound.
+        channel: Where; on a consent kind ``other`` means every channel.
+        purpose: What a consent is for; required on ``opt_in_granted``.
+        group: The group of a group interaction or a group permission.
+        evidence: How a consent was obtained.
+        metadata: Extra facts as ``str`` to ``str``, stored read-only.
+
+    Raises:
+        InvalidInteraction: A field is invalid; the error names it and its value.
+
+    >>> Interaction("i1", "ana", "bo", "inquiry", "2026-03-01T10:00:00Z").direction
+    <Direction.INBOUND: 'inbound'>
+    """
+
+    id: str
+    sender: str
+    contact: str
+    kind: InteractionKind
+    at: datetime
+    direction: Direction
+    channel: Channel
+    purpose: PurposeLike | None
+    group: str | None
+    evidence: Evidence | None
+    metadata: Mapping[str, str] = attrs.field(hash=False)
+
+    def __init__(  # noqa: PLR0913
+        self,
+        id: str,  # noqa: A002
+        sender: str,
+        contact: str,
+        kind: InteractionKind | str,
+        at: Instant,
+        *,
+        direction: Direction | str | None = None,
+        channel: Channel | str = Channel.OTHER,
+        purpose: PurposeLike | None = None,
+        group: str | None = None,
+        evidence: Evidence | None = None,
+        metadata: Mapping[str, str] = _EMPTY,
+    ) -> None:
+        kind = enum_value(InteractionKind, "kind", kind)
+        if direction is None:
+            direction = Direction.INBOUND if kind in CONTACT_ONLY_KINDS else Direction.OUTBOUND
+        else:
+            direction = enum_value(Direction, "direction", direction)
+            if direction is Direction.OUTBOUND and kind in CONTACT_ONLY_KINDS:
+                raise InvalidInteraction(
+                    "direction", direction.value, f"only the contact can do {kind.value!r}"
+                )
+        if purpose is not None:
+            purpose = purpose_value("purpose", purpose)
+        elif kind is InteractionKind.OPT_IN_GRANTED:
+            raise InvalidInteraction("purpose", None, "opt_in_granted needs a purpose")
+        group = _text("group", group, optional=True)
+        if group is None and kind in _GROUP_KINDS:
+            raise InvalidInteraction("group", None, f"{kind.value} needs a group")
+        if evidence is not None and not isinstance(evidence, Evidence):
+            raise InvalidInteraction("evidence", evidence, "expected an Evidence")
+        self.__attrs_init__(
+            _required_text("id", id),
+            _required_text("sender", sender),
+            _required_text("contact", contact),
+            kind,
+            instant_value("at", at),
+            direction,
+            enum_value(Channel, "channel", channel),
+            purpose,
+            group,
+            evidence,
+            _metadata(kind, metadata),
+        )
+
+    @property
+    def key(self) -> tuple[datetime, str]:
+        """
+        The sort key ``(at, id)``: the order in which interactions apply.
+        """
+        return (self.at, self.id)
+
+    def __lt__(self, other: Interaction) -> bool:
+        if not isinstance(other, Interaction):
+            return NotImplemented
+        return (self.at, self.id) < (other.at, other.id)
+
+    def __le__(self, other: Interaction) -> bool:
+        if not isinstance(other, Interaction):
+            return NotImplemented
+        return (self.at, self.id) <= (other.at, other.id)
+
+    def __gt__(self, other: Interaction) -> bool:
+        if not isinstance(other, Interaction):
+            return NotImplemented
+        return (self.at, self.id) > (other.at, other.id)
+
+    def __ge__(self, other: Interaction) -> bool:
+        if not isinstance(other, Interaction):
+            return NotImplemented
+        return (self.at, self.id) >= (other.at, other.id)
+
+    def to_dict(self) -> dict[str, Any]:
+        """
+        Return a JSON-safe dict that `from_dict` turns back into an equal interaction.
+        """
+        return {
+            "id": self.id,
+            "sender": self.sender,
+            "contact": self.contact,
+            "kind": self.kind.value,
+            "at": format_instant(self.at),
+            "direction": self.direction.value,
+            "channel": self.channel.value,
+            "purpose": None if self.purpose is None else str(self.purpose),
+            "group": self.group,
+            "evidence": None if self.evidence is None else self.evidence.to_dict(),
+            "metadata": dict(self.metadata),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Self:
+        """
+        Build an interaction from the output of `to_dict`.
+
+        Raises:
+            InvalidInteraction: A key is missing or unknown, or a value is invalid.
+        """
+        _check_keys("interaction", data, required=_REQUIRED_KEYS, allowed=_INTERACTION_KEYS)
+        evidence = data.get("evidence")
+        return cls(
+            data["id"],
+            data["sender"],
+            data["contact"],
+            data["kind"],
+            data["at"],
+            direction=data.get("direction"),
+            channel=data.get("channel") or Channel.OTHER,
+            purpose=data.get("purpose"),
+            group=data.get("group"),
+            evidence=None if evidence is None else Evidence.from_dict(evidence),
+            metadata=data.get("metadata") or _EMPTY,
+        )
+
+
+_REQUIRED_KEYS = frozenset({"id", "sender", "contact", "kind", "at"})
+_INTERACTION_KEYS = _REQUIRED_KEYS | {
+    "direction",
+    "channel",
+    "purpose",
+    "group",
+    "evidence",
+    "metadata",
+}
+
+
+@attrs.frozen
+class Permission:
+    """
+    A permission the contact granted: for a purpose, on a channel (None: any), maybe in a group.
+
+    Attributes:
+        purpose: What it is for.
+        channel: The channel it covers; None covers every channel.
+        basis: How it came to be; stored permissions are always ``express``.
+        grantor: Who granted it (the contact, or for a group the group's owner).
+        granted_at: When it was granted.
+        confirmed_at: When it was confirmed (double opt-in), if it was.
+        expires_at: When it lapses; None lasts until withdrawn.
+        withdrawn_at: When it was withdrawn, if it was.
+        group: The group a ``group_promotion`` permission is for.
+        source: The id of the interaction that granted it.
+        evidence: How it was obtained.
+    """
+
+    purpose: PurposeLike
+    channel: Channel | None
+    basis: Basis
+    grantor: str
+    granted_at: datetime
+    confirmed_at: datetime | None = None
+    expires_at: datetime | None = None
+    withdrawn_at: datetime | None = None
+    group: str | None = None
+    source: str | None = None
+    evidence: Evidence | None = None
+
+    key_fields: ClassVar[tuple[str, ...]] = ("purpose", "channel", "group")
+
+    def is_active(self, at: datetime, *, require_confirmation: bool = False) -> bool:
+        """
+        Whether the permission is in force at *at*.
+
+        It is once granted, until it expires or is withdrawn; with
+        *require_confirmation* only from its confirmation on.
+        """
+        if self.granted_at > at:
+            return False
+        if self.withdrawn_at is not None and self.withdrawn_at <= at:
+            return False
+        if self.expires_at is not None and self.expires_at <= at:
+            return False
+        if require_confirmation:
+            return self.confirmed_at is not None and self.confirmed_at <= at
+        return True
+
+    def covers(self, channel: Channel | None) -> bool:
+        """
+        Whether the permission covers *channel*.
+
+        An unknown channel (None) is covered only by a permission for every channel.
+        """
+        return self.channel is None or self.channel is channel
+
+    def to_dict(self) -> dict[str, Any]:
+        """
+        Return a JSON-safe dict that `from_dict` turns back into an equal permission.
+        """
+
+        def instant(value: datetime | None) -> str | None:
+            return None if value is None else format_instant(value)
+
+        return {
+            "purpose": str(self.purpose),
+            "channel": None if self.channel is None else self.channel.value,
+            "basis": self.basis.value,
+            "grantor": self.grantor,
+            "granted_at": format_instant(self.granted_at),
+            "confirmed_at": instant(self.confirmed_at),
+            "expires_at": instant(self.expires_at),
+            "withdrawn_at": instant(self.withdrawn_at),
+            "group": self.group,
+            "source": self.source,
+            "evidence": None if self.evidence is None else self.evidence.to_dict(),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Self:
+        """
+        Build a permission from the output of `to_dict`.
+
+        Raises:
+            InvalidInteraction: A key is missing or unknown, or a value is invalid.
+        """
+        _check_keys("permission", data, required=_PERMISSION_REQUIRED, allowed=_PERMISSION_KEYS)
+
+        def instant(name: str) -> datetime | None:
+            value = data.get(name)
+            return None if value is None else instant_value(name, value)
+
+        channel = data.get("channel")
+        evidence = data.get("evidence")
+        return cls(
+            purpose=purpose_value("purpose", data["purpose"]),
+            channel=None if channel is None else enum_value(Channel, "channel", channel),
+            basis=enum_value(Basis, "basis", data["basis"]),
+            grantor=_required_text("grantor", data["grantor"]),
+            granted_at=instant_value("granted_at", data["granted_at"]),
+            confirmed_at=instant("confirmed_at"),
+            expires_at=instant("expires_at"),
+            withdrawn_at=instant("withdrawn_at"),
+            group=_text("group", data.get("group"), optional=True),
+            source=_text("source", data.get("source"), optional=True),
+            evidence=None if evidence is None else Evidence.from_dict(evidence),
+        )
+
+
+_PERMISSION_REQUIRED = frozenset({"purpose", "channel", "basis", "grantor", "granted_at"})
+_PERMISSION_KEYS = _PERMISSION_REQUIRED | {
+    "confirmed_at",
+    "expires_at",
+    "withdrawn_at",
+    "group",
+    "source",
+    "evidence",
+}

@@ -1,0 +1,114 @@
+"""
+The exceptions raised by permission_networking.
+
+Every error derives from `PermissionNetworkingError`, and each specific error
+also derives from the nearest built-in, so ``except ValueError`` keeps
+working for code that does not know this library.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+
+if TYPE_CHECKING:
+    from ._decision import Decision
+
+__all__ = [
+    "ConflictError",
+    "ImportFormatError",
+    "InvalidInteraction",
+    "InvalidRequest",
+    "PermissionDenied",
+    "PermissionNetworkingError",
+    "StoreClosedError",
+]
+
+
+class PermissionNetworkingError(Exception):
+    """
+    The base class of every error this library raises on purpose.
+    """
+
+
+class InvalidInteraction(PermissionNetworkingError, ValueError):
+    """
+    An interaction (or a log of them) is not valid; nothing was stored.
+
+    Attributes:
+        field: The name of the offending field.
+        value: The offending value.
+    """
+
+    def __init__(self, field: str, value: object, message: str) -> None:
+        self.field = field
+        self.value = value
+        super().__init__(f"{field}={value!r}: {message}")
+
+
+class InvalidRequest(PermissionNetworkingError, ValueError):
+    """
+    A guard, store or helper was called with an argument it cannot use.
+
+    Attributes:
+        field: The name of the offending argument.
+        value: The offending value.
+    """
+
+    def __init__(self, field: str, value: object, message: str) -> None:
+        self.field = field
+        self.value = value
+        super().__init__(f"{field}={value!r}: {message}")
+
+
+class PermissionDenied(PermissionNetworkingError, PermissionError):
+    """
+    Raised by `require` when the relationship does not permit the action.
+
+    Attributes:
+        decision: The denying `Decision`, with its reasons and `retry_at`.
+    """
+
+    def __init__(self, decision: Decision) -> None:
+        self.decision = decision
+        codes = ", ".join(r.code for r in decision.reasons) or "denied"
+        super().__init__(f"{decision.action} denied: {codes}")
+
+
+class ConflictError(PermissionNetworkingError, ValueError):
+    """
+    An interaction reuses the id of a stored one with different content.
+
+    Attributes:
+        id: The interaction id both share.
+    """
+
+    def __init__(self, id: str, message: str | None = None) -> None:  # noqa: A002
+        self.id = id
+        super().__init__(
+            message
+            or f"interaction {id!r} is already stored with other content; "
+            "an id may be recorded again only with the same content"
+        )
+
+
+class ImportFormatError(PermissionNetworkingError, ValueError):
+    """
+    A file given to an importer is not in the format it expects.
+
+    Attributes:
+        path: The file.
+        line: The 1-based line number, when one is known.
+    """
+
+    def __init__(self, path: str, message: str, *, line: int | None = None) -> None:
+        self.path = path
+        self.line = line
+        where = f"{path}, line {line}" if line is not None else path
+        super().__init__(f"{where}: {message}")
+
+
+class StoreClosedError(PermissionNetworkingError, RuntimeError):
+    """
+    A store was used after `close()`.
+    """

@@ -1,0 +1,514 @@
+"""
+Tests for check, require, the can_* guards, Decision and the etiquette table row by row.
+"""
+
+from __future__ import annotations
+
+import json
+
+from collections.abc import Sequence
+from datetime import timedelta
+
+import pytest
+
+from dateutil.relativedelta import relativedelta
+
+import permission_networking as pn
+
+from permission_networking import (
+    Action,
+    Decision,
+    InvalidRequest,
+    PermissionDenied,
+    Policy,
+    Reason,
+    Relationship,
+    RelationshipState,
+    Request,
+    Rule,
+    check,
+    policy_for,
+    require,
+)
+from timeline import Log, day
+
+
+ETIQUETTE = Policy.etiquette()
+
+
+def codes(decision: Decision) -> list[str]:
+    """
+    Return the reason codes of *decision*, in order.
+    """
+    return [reason.code for reason in decision.reasons]
+
+
+def engaged() -> Log:
+    """
+    A contact who accepted on day 0 and replied on day 1.
+    """
+    return Log().inbound("connection_accepted", 0).inbound("message", 1)
+
+
+class TestConnect:
+    def test_cold_request_is_allowed_with_a_warning(self, log: Log) -> None:
+        """A request to a stranger nobody introduced is allowed but warns no_shared_context."""
+        decision = check(log.relationship(), "connect", at=day(0), policy=ETIQUETTE)
+
+        assert decision.allowed
+        assert ["no_shared_context"] == [w.code for w in decision.warnings]
+        assert () == decision.obligations
+
+    @pytest.mark.parametrize(
+        "step",
+        [
+            lambda log: log.add("introduced", 0, metadata={"introducer": "Cy"}),
+            lambda log: log.inbound("comment", 0),
+            lambda log: log.inbound("connection_requested", 0),
+        ],
+    )
+    def test_shared_context_removes_the_warning(self, log: Log, step: object) -> None:
+        """An introduction, the contact reaching out or their own request is shared context."""
+        step(log)  # type: ignore[operator]
+
+        decision = check(log.relationship(), "connect", at=day(1), policy=ETIQUETTE)
+
+        assert decision.allowed
+        assert () == decision.warnings
+
+    @pytest.mark.parametrize("kind", ["connection_accepted", "met_in_person", "call", "meeting"])
+    def test_already_connected(self, log: Log, kind: str) -> None:
+        """A request to someone already connected is denied."""
+        decision = check(log.add(kind, 0).relationship(), "connect", at=day(1), policy=ETIQUETTE)
+
+        assert ["already_connected"] == codes(decision)
+
+    def test_disconnect_allows_a_new_request(self, log: Log) -> None:
+        """After a disconnect, a connection request is possible again."""
+        rel = log.add("connection_accepted", 0).add("disconnected", 1).relationship()
+
+        assert check(rel, "connect", at=day(2), policy=ETIQUETTE).allowed
+
+    def test_pending_request(self, log: Log) -> None:
+        """A request still pending denies another until the request TTL passes."""
+        rel = log.add("connection_requested", 0).relationship()
+
+        pending = check(rel, "connect", at=day(1), policy=ETIQUETTE)
+
+        assert ["request_pending"] == codes(pending)
+        assert day(90) == pending.retry_at
+        assert check(rel, "connect", at=day(90), policy=ETIQUETTE).allowed
+
+    def test_recently_declined(self, log: Log) -> None:
+        """A declined request holds off the next for decline_backoff."""
+        rel = log.add("connection_requested", 0).inbound("connection_declined", 1).relationship()
+
+        declined = check(rel, "connect", at=day(2), policy=ETIQUETTE)
+
+        assert ["recently_declined"] == codes(declined)
+        assert day(181) == declined.retry_at
+        assert check(rel, "connect", at=day(181), policy=ETIQUETTE).allowed
+
+
+class TestMessage:
+    def test_stranger_is_not_connected(self, log: Log) -> None:
+        """A message to a stranger is denied not_connected, with connect suggested."""
+        decision = check(log.relationship(), "message", at=day(0), policy=ETIQUETTE)
+
+        assert ["not_connected"] == codes(decision)
+        assert (Action.CONNECT,) == decision.suggestions
+
+    def test_introduced_may_be_messaged(self, log: Log) -> None:
+        """An introduction is enough to message and share."""
+        rel = log.add("introduced", 0).relationship()
+
+        assert check(rel, "message", at=day(1), policy=ETIQUETTE).allowed
+        assert check(rel, "share_value", at=day(1), policy=ETIQUETTE).allowed
+
+    def test_limit_is_a_setting(self) -> None:
+        """max_unanswered is read from the policy."""
+        rel = Log().inbound("connection_accepted", 0).add("message", 1).relationship()
+        strict = Policy.etiquette(max_unanswered=1)
+
+        assert ["unanswered_limit"] == codes(check(rel, "share_value", at=day(2), policy=strict))
+
+    def test_undeliverable_channel(self) -> None:
+        """A message on a channel whose address bounced is denied undeliverable."""
+        rel = Log().inbound("connection_accepted", 0).add("bounced", 1, channel="email")
+
+        on_email = check(rel.relationship(), "message", at=day(2), channel="email")
+        elsewhere = check(rel.relationship(), "message", at=day(2), channel="linkedin")
+
+        assert ["undeliverable"] == codes(on_email)
+        assert elsewhere.allowed
+
+
+class TestAskFavor:
+    def test_not_engaged(self) -> None:
+        """A favour from a mere connection is denied not_engaged."""
+        rel = Log().inbound("connection_accepted", 0).add("shared_content", 1).relationship()
+
+        assert ["not_engaged"] == codes(check(rel, "ask_favor", at=day(20), policy=ETIQUETTE))
+
+    def test_cooling_off_is_a_setting(self) -> None:
+        """cooling_off can be overridden, also as a relativedelta."""
+        rel = engaged().add("shared_content", 1).relationship()
+        week = Policy.etiquette(cooling_off=relativedelta(days=7))
+
+        assert check(rel, "ask_favor", at=day(7), policy=week).allowed
+        assert ["cooling_off"] == codes(check(rel, "ask_favor", at=day(6), policy=week))
+
+    def test_reciprocity_counts_asks(self) -> None:
+        """Gives must exceed asks."""
+        rel = engaged().add("shared_content", 1).add("ask", 20).inbound("message", 21)
+
+        decision = check(rel.relationship(), "ask_favor", at=day(22), policy=ETIQUETTE)
+
+        assert ["reciprocity"] == codes(decision)
+
+
+class TestPitch:
+    def test_sales_permission_replaces_engagement_and_interest(self, log: Log) -> None:
+        """An active sales permission permits a pitch without engagement or interest."""
+        rel = log.inbound("opt_in_granted", 0, purpose="sales").add("disconnected", 1)
+
+        assert check(rel.relationship(), "pitch", at=day(2), policy=ETIQUETTE).allowed
+
+    def test_interest_lapses(self) -> None:
+        """An inquiry counts as interest for interest_ttl only."""
+        rel = engaged().inbound("inquiry", 1).relationship()
+
+        assert check(rel, "pitch", at=day(90), policy=ETIQUETTE).allowed
+        assert ["no_interest"] == codes(check(rel, "pitch", at=day(91), policy=ETIQUETTE))
+
+
+class TestRequestOptIn:
+    def test_permission_does_not_replace_interest(self) -> None:
+        """An existing permission does not stand in for interest."""
+        rel = engaged().inbound("opt_in_granted", 1, purpose="sales").relationship()
+
+        assert ["no_interest"] == codes(check(rel, "request_opt_in", at=day(2), policy=ETIQUETTE))
+
+    def test_pending_request(self) -> None:
+        """An unanswered opt-in request is pending for request_ttl."""
+        rel = engaged().inbound("inquiry", 2).add("opt_in_requested", 3).relationship()
+
+        pending = check(rel, "request_opt_in", at=day(4), policy=ETIQUETTE)
+
+        assert ["request_pending"] == codes(pending)
+        assert day(33) == pending.retry_at
+        assert check(rel, "request_opt_in", at=day(33), policy=ETIQUETTE).allowed
+
+    def test_answered_request_is_not_pending(self) -> None:
+        """An answer ends the pending request."""
+        rel = (
+            engaged()
+            .inbound("inquiry", 2)
+            .add("opt_in_requested", 3)
+            .inbound("message", 4)
+            .relationship()
+        )
+
+        assert check(rel, "request_opt_in", at=day(5), policy=ETIQUETTE).allowed
+
+    def test_refused_request(self) -> None:
+        """A refusal after a request holds off the next for opt_in_backoff."""
+        rel = (
+            engaged()
+            .inbound("inquiry", 2)
+            .add("opt_in_requested", 3)
+            .inbound("refusal", 4)
+            .add("shared_content", 5)
+            .inbound("inquiry", 40)
+            .relationship()
+        )
+
+        declined = check(rel, "request_opt_in", at=day(41), policy=ETIQUETTE)
+
+        assert ["recently_declined"] == codes(declined)
+        assert day(94) == declined.retry_at
+
+
+class TestMarketing:
+    @pytest.fixture(name="granted")
+    def _granted(self) -> Log:
+        return engaged().inbound("opt_in_granted", 2, purpose="marketing", channel="email")
+
+    def test_add_to_list_follows_the_same_rule(self, granted: Log) -> None:
+        """add_to_list needs the same consent as send_marketing."""
+        decision = check(granted.relationship(), "add_to_list", at=day(3), policy=ETIQUETTE)
+
+        assert decision.allowed
+        assert ("include_unsubscribe", "identify_sender") == decision.obligations
+        assert "marketing" == decision.purpose
+        assert "email" == decision.channel
+
+    def test_double_opt_in(self, granted: Log) -> None:
+        """With double_opt_in the permission must be confirmed."""
+        strict = Policy.etiquette(double_opt_in=True)
+
+        unconfirmed = check(granted.relationship(), "send_marketing", at=day(3), policy=strict)
+        granted.inbound("opt_in_confirmed", 3)
+        confirmed = check(granted.relationship(), "send_marketing", at=day(4), policy=strict)
+
+        assert ["consent_unconfirmed"] == codes(unconfirmed)
+        assert confirmed.allowed
+
+    def test_express_consent_ttl(self, granted: Log) -> None:
+        """express_consent_ttl makes old consent lapse as consent_expired."""
+        two_years = Policy.etiquette(express_consent_ttl=relativedelta(months=24))
+        rel = granted.relationship()
+
+        assert check(rel, "send_marketing", at=day(2) + relativedelta(months=24, days=-1),
+                     policy=two_years).allowed  # fmt: skip
+        expired = check(rel, "send_marketing", at=day(2) + relativedelta(months=24),
+                        policy=two_years)  # fmt: skip
+        assert ["consent_expired"] == codes(expired)
+
+    def test_expired_permission(self) -> None:
+        """A permission past its expires_at is consent_expired."""
+        rel = engaged().inbound(
+            "opt_in_granted", 2, purpose="marketing", metadata={"expires_at": day(5).isoformat()}
+        )
+
+        decision = check(rel.relationship(), "send_marketing", at=day(6), policy=ETIQUETTE)
+
+        assert ["consent_expired"] == codes(decision)
+
+    def test_opt_out_without_permission_is_withdrawn(self) -> None:
+        """An opt-out reads as consent_withdrawn even when nothing was granted."""
+        rel = engaged().inbound("opt_out", 2, purpose="marketing").relationship()
+
+        assert ["consent_withdrawn"] == codes(check(rel, "send_marketing", at=day(3)))
+
+    def test_own_purpose(self, granted: Log) -> None:
+        """A marketing permission does not cover a purpose of the integrator's own."""
+        decision = check(granted.relationship(), "send_marketing", at=day(3), purpose="newsletter")
+
+        assert ["no_consent"] == codes(decision)
+
+
+class TestCallAndMeeting:
+    def test_call_inside_hours_is_allowed(self) -> None:
+        """A call to an engaged contact inside their hours is allowed."""
+        rel = engaged().add("profile_updated", 1, metadata={"timezone": "Europe/Berlin"})
+
+        assert check(rel.relationship(), "call", at=day(2, hour=12), policy=ETIQUETTE).allowed
+
+    def test_call_hours_are_a_setting(self) -> None:
+        """call_hours can be narrowed."""
+        rel = engaged().add("profile_updated", 1, metadata={"timezone": "Europe/Berlin"})
+        narrow = Policy.etiquette(call_hours=(10, 12))
+
+        decision = check(rel.relationship(), "call", at=day(2, hour=7), policy=narrow)
+
+        assert ["quiet_hours"] == codes(decision)
+        assert day(2, hour=9) == decision.retry_at  # 10:00 in Berlin (UTC+1)
+
+    def test_unknown_zone_skips_the_hours(self) -> None:
+        """Without a known zone, etiquette does not judge the hour."""
+        assert check(engaged().relationship(), "call", at=day(2, hour=3), policy=ETIQUETTE)
+
+    def test_old_meeting_request_lapses(self, connected: Log) -> None:
+        """The contact's meeting request counts for engagement_ttl."""
+        rel = connected.inbound("meeting_requested", 1).relationship()
+        short = Policy.etiquette(engagement_ttl=timedelta(days=30))
+
+        assert not check(rel, "call", at=day(40), policy=short)
+
+
+class TestGroup:
+    def test_without_a_group_both_codes(self, connected: Log) -> None:
+        """promote_in_group without a group is denied with both codes."""
+        decision = check(connected.relationship(), "promote_in_group", at=day(1))
+
+        assert ["not_introduced", "no_owner_permission"] == codes(decision)
+
+
+class TestDecision:
+    def test_retry_at_is_none_when_one_reason_does_not_lapse(self) -> None:
+        """retry_at is the latest until, or None as soon as one reason has none."""
+        rel = engaged().relationship()
+
+        decision = check(rel, "ask_favor", at=day(2), policy=ETIQUETTE)
+
+        assert ["cooling_off", "reciprocity"] == codes(decision)
+        assert decision.retry_at is None
+
+    def test_explain_says_why(self, connected: Log) -> None:
+        """explain() has a summary line and a line per reason, warning and suggestion."""
+        denied = check(connected.relationship(), "pitch", at=day(1))
+        text = denied.explain()
+
+        assert text.startswith("pitch ana -> bo: denied (policy etiquette, state connected")
+        assert "[not_engaged]" in text
+        assert "[no_interest]" in text
+        assert "[jurisdiction_unknown]" in text
+        assert "time alone will not change this" in text
+        assert "allowed now instead: share_value, message" in text
+
+    def test_explain_allowed(self) -> None:
+        """An allowed decision explains its obligations and when a denial lapses."""
+        rel = engaged().inbound("opt_in_granted", 2, purpose="marketing").relationship()
+
+        assert "when you act: include_unsubscribe" in check(rel, "send_marketing").explain()
+        cooling = check(engaged().add("shared_content", 1).relationship(), "ask_favor", at=day(2))
+        assert "ask again at 2026-03-16T09:00:00+00:00" in cooling.explain()
+
+    def test_round_trips_through_json(self, connected: Log) -> None:
+        """Decision.to_dict is JSON-safe and from_dict restores it."""
+        decision = check(connected.relationship(), "ask_favor", at=day(1))
+
+        assert decision == Decision.from_dict(json.loads(json.dumps(decision.to_dict())))
+        assert not bool(decision)
+        assert decision.decision_id is None
+
+    def test_check_takes_strings(self, connected: Log) -> None:
+        """Actions, channels and times may be given as strings."""
+        decision = check(connected.relationship(), "message", at="2026-03-03T09:00:00Z",
+                         channel="linkedin")  # fmt: skip
+
+        assert (Action.MESSAGE, "linkedin", day(1)) == (
+            decision.action,
+            decision.channel,
+            decision.at,
+        )
+
+    @pytest.mark.parametrize(
+        ("kw", "field"),
+        [
+            ({"action": "poke"}, "action"),
+            ({"channel": "pigeon"}, "channel"),
+            ({"purpose": ""}, "purpose"),
+            ({"group": ""}, "group"),
+            ({"at": "noon"}, "at"),
+            ({"at": "2026-03-02T09:00:00"}, "at"),
+        ],
+    )
+    def test_bad_arguments_raise(self, connected: Log, kw: dict[str, object], field: str) -> None:
+        """Invalid arguments raise InvalidRequest naming the argument."""
+        args: dict[str, object] = {"action": "message"} | kw
+        action = args.pop("action")
+
+        with pytest.raises(InvalidRequest) as e:
+            check(connected.relationship(), action, **args)  # type: ignore[arg-type]
+
+        assert field == e.value.field
+
+    def test_relationship_must_be_a_relationship(self) -> None:
+        """Check refuses what is not a Relationship."""
+        with pytest.raises(InvalidRequest, match="relationship"):
+            check({"sender": "ana"}, "message")  # type: ignore[arg-type]
+
+    def test_at_defaults_to_now(self, connected: Log) -> None:
+        """Without at, a guard decides for the current time."""
+        decision = check(connected.relationship(), "message")
+
+        assert decision.at > day(200)
+
+
+class TestRequire:
+    def test_require_raises_with_the_decision(self, log: Log) -> None:
+        """Require raises PermissionDenied carrying the denying decision."""
+        with pytest.raises(PermissionDenied) as e:
+            require(log.relationship(), "message", at=day(0))
+
+        assert ["not_connected"] == codes(e.value.decision)
+        assert "message denied: not_connected" == str(e.value)
+        assert isinstance(e.value, PermissionError)
+
+    def test_require_returns_when_allowed(self, connected: Log) -> None:
+        """Require returns the allowed decision."""
+        assert require(connected.relationship(), "message", at=day(1)).allowed
+
+
+class TestBoundGuards:
+    @pytest.mark.parametrize("action", list(Action))
+    def test_each_can_guard_is_check_with_its_action(self, action: Action) -> None:
+        """can_<action> decides exactly what check(..., action) decides."""
+        guard = getattr(pn, f"can_{action.value}")
+        rel = engaged().relationship()
+
+        assert check(rel, action, at=day(2), group="g") == guard(rel, at=day(2), group="g")
+        assert f"can_{action.value}" == guard.__name__
+
+
+class TestRulesAndPolicies:
+    def test_failing_rule_denies_with_rule_error(self, connected: Log) -> None:
+        """A rule that raises denies with rule_error: never allow on error."""
+
+        def broken(rel: Relationship, req: Request, policy: Policy) -> Sequence[Reason]:
+            raise RuntimeError("boom")
+
+        policy = Policy(name="broken", rules=(Rule("broken", {Action.MESSAGE}, broken),))
+
+        decision = check(connected.relationship(), "message", at=day(1), policy=policy)
+
+        assert ["rule_error"] == codes(decision)
+        assert "boom" in decision.reasons[0].message
+
+    def test_failing_obligation_denies(self, connected: Log) -> None:
+        """An obligation function that raises denies with rule_error."""
+
+        def fine(rel: Relationship, req: Request, policy: Policy) -> Sequence[Reason]:
+            return ()
+
+        def broken(rel: Relationship, req: Request, policy: Policy) -> Sequence[str]:
+            raise RuntimeError("boom")
+
+        policy = Policy(name="p", rules=(Rule("r", {Action.MESSAGE}, fine, broken),))
+
+        assert ["rule_error"] == codes(check(connected.relationship(), "message", policy=policy))
+
+    def test_unknown_settings_are_refused(self) -> None:
+        """An unknown or invalid setting raises InvalidRequest naming it."""
+        with pytest.raises(InvalidRequest, match="cooling"):
+            Policy.etiquette(cooling=timedelta(days=1))
+        for name, value in [
+            ("cooling_off", 7),
+            ("max_unanswered", 0),
+            ("max_unanswered", True),
+            ("double_opt_in", "yes"),
+            ("call_hours", (21, 8)),
+            ("call_hours", (8, 25)),
+            ("call_hours", [8, 21]),
+            ("express_consent_ttl", "2y"),
+        ]:
+            with pytest.raises(InvalidRequest) as e:
+                Policy.etiquette(**{name: value})
+            assert name == e.value.field
+
+    def test_combination_keeps_each_code_once_with_the_later_until(self) -> None:
+        """Combined, the same code from two parts is kept once, with the later until."""
+        rel = engaged().add("shared_content", 1).relationship()
+        combined = Policy.etiquette() & Policy.etiquette(cooling_off=timedelta(days=20))
+
+        decision = check(rel, "ask_favor", at=day(2), policy=combined)
+
+        assert "etiquette & etiquette" == decision.policy
+        assert ["cooling_off"] == codes(decision)
+        assert day(20) == decision.retry_at
+
+    def test_combination_of_three_flattens(self) -> None:
+        """Combining combinations lists every part once, in order."""
+        a, b, c = (Policy.etiquette(max_unanswered=n) for n in (1, 2, 3))
+
+        combined = (a & b) & c
+
+        assert "etiquette & etiquette & etiquette" == combined.name
+        assert [1, 2, 3] == [p.max_unanswered for p in combined.leaves]
+        assert NotImplemented == a.__and__("x")  # type: ignore[operator]
+
+    def test_unknown_jurisdiction_warns_on_commercial_actions(self) -> None:
+        """policy_for(None) is the etiquette warning jurisdiction_unknown on commercial actions."""
+        rel = engaged().inbound("inquiry", 1).relationship()
+
+        pitch = check(rel, "pitch", at=day(2), policy=policy_for(None))
+        message = check(rel, "message", at=day(2), policy=policy_for(None))
+        sales_call = check(rel, "call", at=day(2), purpose="sales", policy=policy_for(None))
+
+        assert pitch.allowed
+        assert ["jurisdiction_unknown"] == [w.code for w in pitch.warnings]
+        assert () == message.warnings
+        assert ["jurisdiction_unknown"] == [w.code for w in sales_call.warnings]
+        assert RelationshipState.ENGAGED == pitch.state

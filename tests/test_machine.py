@@ -1,0 +1,85 @@
+"""
+Tests for the transition table and the diagrams rendered from it.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from permission_networking import (
+    TRANSITIONS,
+    Direction,
+    InvalidRequest,
+    RelationshipState,
+    state_diagram,
+)
+from timeline import Log
+
+
+S = RelationshipState
+
+
+def test_every_row_from_a_stranger_does_what_it_says() -> None:
+    """Each row leading a stranger up is honoured by the fold, for each direction it allows."""
+    rows = [
+        row
+        for row in TRANSITIONS
+        if row.trigger is not None
+        and S.STRANGER in row.source
+        and row.target in {S.CONNECTED, S.ENGAGED}
+    ]
+    assert rows
+    for row in rows:
+        assert row.trigger is not None
+        for direction in [row.direction] if row.direction else list(Direction):
+            purpose = "newsletter" if row.trigger.value == "opt_in_granted" else None
+            log = Log().add(row.trigger.value, 0, direction=direction, purpose=purpose)
+            rel = log.relationship()
+            assert row.target is rel.state, (row, direction)
+
+
+def test_every_row_to_stranger_resets() -> None:
+    """Each row leading down to stranger resets an engaged relationship."""
+    for row in TRANSITIONS:
+        if row.target is S.STRANGER:
+            assert row.trigger is not None
+            rel = Log().inbound("message", 0).add(row.trigger.value, 1).relationship()
+            assert S.STRANGER is rel.state, row
+
+
+def test_mermaid_diagram_has_every_edge() -> None:
+    """The Mermaid diagram draws an edge for every row and names every trigger."""
+    text = state_diagram("mermaid")
+
+    assert text.startswith("stateDiagram-v2\n")
+    for row in TRANSITIONS:
+        for source in row.source:
+            if source is not row.target:
+                assert f"{source.value} --> {row.target.value}:" in text
+        assert row.label in text
+
+
+def test_dot_diagram_has_every_state_and_edge() -> None:
+    """The Graphviz diagram declares each state and draws each edge."""
+    text = state_diagram("dot")
+
+    assert text.startswith("digraph relationship {")
+    for state in S:
+        assert f"    {state.value};" in text
+    assert "stranger -> connected" in text
+    assert "engagement_ttl passes" in text
+
+
+def test_unknown_format_is_refused() -> None:
+    """An unknown diagram format raises InvalidRequest."""
+    with pytest.raises(InvalidRequest, match="mermaid"):
+        state_diagram("svg")  # type: ignore[arg-type]
+
+
+def test_labels_name_trigger_direction_and_condition() -> None:
+    """A row's label names its trigger, who acts and any condition."""
+    labels = {row.label for row in TRANSITIONS}
+
+    assert "connection_accepted" in labels
+    assert "message (inbound)" in labels
+    assert "opt_in_granted (inbound) [express consent for marketing or sales]" in labels

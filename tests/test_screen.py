@@ -1,0 +1,65 @@
+"""
+Tests for screen: one action decided for many relationships.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from permission_networking import InvalidRequest, Policy, check, screen
+from timeline import Log, day
+
+
+def audience() -> list[Log]:
+    """
+    Five contacts at different stages.
+    """
+    return [
+        Log(contact="stranger"),
+        Log(contact="connected").inbound("connection_accepted", 0),
+        Log(contact="engaged").inbound("connection_accepted", 0).inbound("message", 1),
+        Log(contact="opted").inbound("opt_in_granted", 1, purpose="marketing", channel="email"),
+        Log(contact="blocked").inbound("message", 0).inbound("blocked", 1),
+    ]
+
+
+@pytest.mark.parametrize("action", ["message", "send_marketing", "pitch", "connect"])
+def test_screen_agrees_with_check_one_by_one(action: str) -> None:
+    """allowed, denied and counts agree exactly with one check per relationship."""
+    relationships = [log.relationship() for log in audience()]
+
+    result = screen(relationships, action, at=day(2))
+
+    decisions = {r.contact: check(r, action, at=day(2)) for r in relationships}
+    assert [c for c, d in decisions.items() if d.allowed] == list(result.allowed)
+    assert {c: d for c, d in decisions.items() if not d.allowed} == dict(result.denied)
+    counts: dict[str, int] = {}
+    for d in decisions.values():
+        for code in d.codes:
+            counts[code] = counts.get(code, 0) + 1
+    assert counts == dict(result.counts)
+    assert 5 == len(result)
+
+
+def test_screening_with_a_fixed_policy() -> None:
+    """A given policy applies to every relationship."""
+    relationships = [log.relationship() for log in audience()]
+
+    result = screen(relationships, "message", at=day(2), policy=Policy.etiquette())
+
+    assert ("connected", "engaged", "opted") == result.allowed
+    assert {"not_connected": 2, "do_not_contact": 1} == dict(result.counts)
+    assert ["connected", "engaged", "opted"] == list(result)
+
+
+def test_screen_consumes_an_iterator() -> None:
+    """An iterator of relationships is screened lazily, once."""
+    relationships = (log.relationship() for log in audience())
+
+    assert 5 == len(screen(relationships, "message", at=day(2)))
+
+
+def test_bad_items_are_refused() -> None:
+    """An item that is not a Relationship raises InvalidRequest."""
+    with pytest.raises(InvalidRequest, match="relationships"):
+        screen(["bo"], "message")  # type: ignore[list-item]

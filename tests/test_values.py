@@ -1,0 +1,307 @@
+"""
+Tests for the vocabulary and the values: enums, Interaction, Evidence, Permission.
+"""
+
+from __future__ import annotations
+
+import json
+
+from datetime import UTC, datetime, timedelta, timezone
+from types import MappingProxyType
+
+import pytest
+
+from permission_networking import (
+    Action,
+    Basis,
+    Channel,
+    Direction,
+    Evidence,
+    Interaction,
+    InteractionKind,
+    InvalidInteraction,
+    Permission,
+    Purpose,
+    RelationshipState,
+)
+
+
+AT = "2026-03-02T09:00:00+00:00"
+
+
+def make(kind: str = "message", **kw: object) -> Interaction:
+    """
+    Build an interaction of *kind* between ana and bo.
+    """
+    return Interaction("i1", "ana", "bo", kind, AT, **kw)  # type: ignore[arg-type]
+
+
+class TestEnums:
+    def test_values_are_the_specified_strings(self) -> None:
+        """Every enum carries exactly the string values of the spec."""
+        assert ["stranger", "connected", "engaged", "opted_in"] == list(RelationshipState)
+        assert ["outbound", "inbound"] == list(Direction)
+        assert [
+            "email", "linkedin", "twitter", "facebook", "group", "phone", "sms",
+            "in_person", "video", "other",
+        ] == list(Channel)  # fmt: skip
+        assert ["marketing", "sales", "group_promotion"] == list(Purpose)
+        assert ["express", "implied_purchase", "implied_inquiry", "soft_opt_in"] == list(Basis)
+        assert 32 == len(InteractionKind)
+
+    def test_states_are_ordered_by_progress(self) -> None:
+        """States compare by how far the relationship has come, also against strings."""
+        s = RelationshipState
+        assert s.STRANGER < s.CONNECTED < s.ENGAGED < s.OPTED_IN
+        assert s.OPTED_IN > "engaged"
+        assert s.CONNECTED <= "connected"
+        assert s.ENGAGED >= s.CONNECTED
+        assert not s.STRANGER > s.CONNECTED
+        assert 3 == s.OPTED_IN.rank
+
+    def test_state_comparison_with_other_types_is_refused(self) -> None:
+        """Comparing a state with a non-string raises TypeError."""
+        with pytest.raises(TypeError):
+            _ = RelationshipState.ENGAGED < 1  # type: ignore[operator]
+        with pytest.raises(TypeError):
+            _ = RelationshipState.ENGAGED <= 1  # type: ignore[operator]
+        with pytest.raises(TypeError):
+            _ = RelationshipState.ENGAGED > 1  # type: ignore[operator]
+        with pytest.raises(TypeError):
+            _ = RelationshipState.ENGAGED >= 1  # type: ignore[operator]
+
+    def test_each_action_records_its_interaction(self) -> None:
+        """Action.records maps each action to the interaction it records."""
+        expected = {
+            "connect": "connection_requested",
+            "message": "message",
+            "share_value": "shared_content",
+            "ask_favor": "ask",
+            "pitch": "pitch",
+            "request_opt_in": "opt_in_requested",
+            "add_to_list": "added_to_list",
+            "send_marketing": "marketing_sent",
+            "call": "call_attempted",
+            "request_meeting": "meeting_requested",
+            "promote_in_group": "group_promoted",
+        }
+        assert expected == {a.value: a.records.value for a in Action}
+
+    def test_electronic_channels(self) -> None:
+        """Every channel but phone and in_person is electronic."""
+        assert {Channel.PHONE, Channel.IN_PERSON} == {c for c in Channel if not c.is_electronic}
+
+
+class TestInteraction:
+    def test_strings_are_coerced(self) -> None:
+        """Kinds, directions, channels and times given as strings become values."""
+        i = make("message", direction="inbound", channel="email")
+
+        assert InteractionKind.MESSAGE is i.kind
+        assert Direction.INBOUND is i.direction
+        assert Channel.EMAIL is i.channel
+        assert datetime(2026, 3, 2, 9, tzinfo=UTC) == i.at
+
+    def test_times_are_stored_in_utc(self) -> None:
+        """An offset time is stored as the same instant in UTC."""
+        at = datetime(2026, 3, 2, 10, tzinfo=timezone(timedelta(hours=1)))
+        i = Interaction("i1", "ana", "bo", "message", at)
+
+        assert UTC == i.at.tzinfo
+        assert at == i.at
+
+    def test_z_suffix_is_accepted(self) -> None:
+        """An ISO string ending in Z is UTC."""
+        i = Interaction("i1", "ana", "bo", "message", "2026-03-02T09:00:00Z")
+
+        assert datetime(2026, 3, 2, 9, tzinfo=UTC) == i.at
+
+    @pytest.mark.parametrize(
+        ("kw", "field"),
+        [
+            ({"at": datetime(2026, 3, 2, 9)}, "at"),  # noqa: DTZ001
+            ({"at": "2026-03-02T09:00:00"}, "at"),
+            ({"at": "yesterday"}, "at"),
+            ({"at": 12}, "at"),
+            ({"id": ""}, "id"),
+            ({"id": 7}, "id"),
+            ({"sender": ""}, "sender"),
+            ({"contact": None}, "contact"),
+            ({"kind": "poke"}, "kind"),
+            ({"direction": "sideways"}, "direction"),
+            ({"channel": "pigeon"}, "channel"),
+            ({"purpose": ""}, "purpose"),
+            ({"group": ""}, "group"),
+            ({"metadata": {"a": 1}}, "metadata"),
+            ({"metadata": {1: "a"}}, "metadata"),
+            ({"metadata": ["a"]}, "metadata"),
+            ({"evidence": "web_form"}, "evidence"),
+        ],
+    )
+    def test_invalid_fields_are_refused_by_name(self, kw: dict[str, object], field: str) -> None:
+        """An invalid field raises InvalidInteraction naming the field and the value."""
+        args: dict[str, object] = {
+            "id": "i1", "sender": "ana", "contact": "bo", "kind": "message", "at": AT
+        }  # fmt: skip
+        args.update(kw)
+
+        with pytest.raises(InvalidInteraction) as e:
+            Interaction(**args)  # type: ignore[arg-type]
+
+        assert field == e.value.field
+        assert field in str(e.value)
+        assert isinstance(e.value, ValueError)
+
+    @pytest.mark.parametrize(
+        "kind",
+        ["inquiry", "purchase", "refusal", "complaint", "opt_in_confirmed", "opt_out"],
+    )
+    def test_contact_only_kinds_are_inbound(self, kind: str) -> None:
+        """What only the contact can do defaults to inbound and refuses outbound."""
+        assert Direction.INBOUND is make(kind).direction
+        with pytest.raises(InvalidInteraction, match="only the contact"):
+            make(kind, direction="outbound")
+
+    def test_other_kinds_default_to_outbound(self) -> None:
+        """Every other kind defaults to outbound."""
+        assert Direction.OUTBOUND is make("message").direction
+
+    def test_opt_in_needs_a_purpose(self) -> None:
+        """An opt_in_granted without a purpose is refused."""
+        with pytest.raises(InvalidInteraction, match="purpose"):
+            make("opt_in_granted")
+
+    def test_group_kinds_need_a_group(self) -> None:
+        """A group interaction without a group is refused."""
+        with pytest.raises(InvalidInteraction, match="group"):
+            make("group_introduced")
+
+    def test_bad_metadata_values_are_refused(self) -> None:
+        """An unparsable expiry or an unknown time zone is refused at the boundary."""
+        with pytest.raises(InvalidInteraction, match=r"metadata\.expires_at"):
+            make("opt_in_granted", purpose="marketing", metadata={"expires_at": "soon"})
+        with pytest.raises(InvalidInteraction, match=r"metadata\.timezone"):
+            make("profile_updated", metadata={"timezone": "Mars/Olympus"})
+
+    def test_purposes(self) -> None:
+        """Well-known purposes become Purpose members; others stay strings."""
+        assert Purpose.MARKETING is make("opt_out", purpose="marketing").purpose
+        assert "newsletter" == make("opt_out", purpose="newsletter").purpose
+
+    def test_metadata_is_read_only(self) -> None:
+        """Metadata is a read-only copy of what was given."""
+        given = {"k": "v"}
+        i = make(metadata=given)
+        given["k"] = "changed"
+
+        assert {"k": "v"} == dict(i.metadata)
+        assert isinstance(i.metadata, MappingProxyType)
+        with pytest.raises(TypeError):
+            i.metadata["k"] = "x"  # type: ignore[index]
+
+    def test_round_trips_through_json(self) -> None:
+        """to_dict is JSON-safe and from_dict gives back an equal interaction."""
+        i = make(
+            "opt_in_granted",
+            purpose="newsletter",
+            channel="email",
+            group="g",
+            evidence=Evidence("web_form", AT, "Yes, send me news", "https://x.test/form"),
+            metadata={"expires_at": "2027-01-01T00:00:00Z"},
+        )
+
+        data = json.loads(json.dumps(i.to_dict()))
+
+        assert i == Interaction.from_dict(data)
+        assert "2026-03-02T09:00:00+00:00" == data["at"]
+        assert hash(i) == hash(Interaction.from_dict(data))
+
+    def test_from_dict_refuses_missing_and_unknown_keys(self) -> None:
+        """from_dict names missing and unknown keys."""
+        with pytest.raises(InvalidInteraction, match="missing keys: at"):
+            Interaction.from_dict({"id": "i", "sender": "a", "contact": "b", "kind": "message"})
+        with pytest.raises(InvalidInteraction, match="unknown keys: colour"):
+            Interaction.from_dict(make().to_dict() | {"colour": "red"})
+        with pytest.raises(InvalidInteraction, match="expected a mapping"):
+            Interaction.from_dict(["id"])  # type: ignore[arg-type]
+
+    def test_interactions_sort_by_time_then_id(self) -> None:
+        """Interactions order by (at, id)."""
+        a = Interaction("b", "ana", "bo", "message", "2026-03-01T00:00:00Z")
+        b = Interaction("a", "ana", "bo", "message", "2026-03-02T00:00:00Z")
+        c = Interaction("c", "ana", "bo", "message", "2026-03-02T00:00:00Z")
+
+        assert [a, b, c] == sorted([c, b, a])
+        assert a < b <= c
+        assert c > b >= a
+        assert (a.at, "b") == a.key
+
+    def test_interactions_do_not_order_against_other_types(self) -> None:
+        """Ordering against a non-interaction raises TypeError."""
+        with pytest.raises(TypeError):
+            _ = make() < 1  # type: ignore[operator]
+        with pytest.raises(TypeError):
+            _ = make() <= 1  # type: ignore[operator]
+        with pytest.raises(TypeError):
+            _ = make() > 1  # type: ignore[operator]
+        with pytest.raises(TypeError):
+            _ = make() >= 1  # type: ignore[operator]
+
+
+class TestEvidenceAndPermission:
+    def test_evidence_needs_a_method(self) -> None:
+        """Evidence without a method is refused."""
+        with pytest.raises(InvalidInteraction, match=r"evidence\.method"):
+            Evidence("")
+
+    def test_evidence_from_dict_refuses_unknown_keys(self) -> None:
+        """Evidence.from_dict names unknown keys."""
+        with pytest.raises(InvalidInteraction, match="unknown keys: ip"):
+            Evidence.from_dict({"method": "import", "ip": "1.2.3.4"})
+
+    def test_permission_is_active_between_grant_and_end(self) -> None:
+        """A permission is active from its grant until it expires or is withdrawn."""
+        t = datetime(2026, 1, 1, tzinfo=UTC)
+        p = Permission(
+            purpose=Purpose.MARKETING,
+            channel=Channel.EMAIL,
+            basis=Basis.EXPRESS,
+            grantor="bo",
+            granted_at=t,
+            expires_at=t + timedelta(days=10),
+        )
+
+        assert not p.is_active(t - timedelta(seconds=1))
+        assert p.is_active(t)
+        assert not p.is_active(t + timedelta(days=10))
+        withdrawn = Permission(
+            purpose="marketing", channel=None, basis=Basis.EXPRESS, grantor="bo",
+            granted_at=t, withdrawn_at=t + timedelta(days=1),
+        )  # fmt: skip
+        assert not withdrawn.is_active(t + timedelta(days=1))
+
+    def test_confirmation_can_be_required(self) -> None:
+        """With require_confirmation a permission counts only from its confirmation."""
+        t = datetime(2026, 1, 1, tzinfo=UTC)
+        p = Permission(
+            purpose="marketing", channel=None, basis=Basis.EXPRESS, grantor="bo", granted_at=t
+        )
+        confirmed = Permission(
+            purpose="marketing", channel=None, basis=Basis.EXPRESS, grantor="bo",
+            granted_at=t, confirmed_at=t + timedelta(days=1),
+        )  # fmt: skip
+
+        assert not p.is_active(t, require_confirmation=True)
+        assert not confirmed.is_active(t, require_confirmation=True)
+        assert confirmed.is_active(t + timedelta(days=1), require_confirmation=True)
+
+    def test_permission_round_trips(self) -> None:
+        """Permission.to_dict and from_dict round-trip."""
+        t = datetime(2026, 1, 1, tzinfo=UTC)
+        p = Permission(
+            purpose="marketing", channel=Channel.SMS, basis=Basis.EXPRESS, grantor="bo",
+            granted_at=t, confirmed_at=t, expires_at=t, withdrawn_at=t, group="g",
+            source="i1", evidence=Evidence("written"),
+        )  # fmt: skip
+
+        assert p == Permission.from_dict(json.loads(json.dumps(p.to_dict())))
