@@ -28,8 +28,9 @@ from ._jurisdiction import policy_for
 from ._machine import TRANSITIONS, Transition, state_diagram
 from ._policy import Policy
 from ._relationship import DEFAULT_ENGAGEMENT_TTL, OptOut, Relationship, replay
-from ._rules import Request, Rule
+from ._rules import ObligationCheck, Request, Rule, RuleCheck
 from ._screen import Screening, screen
+from ._time import Duration, Instant
 from ._values import (
     Action,
     Basis,
@@ -40,6 +41,7 @@ from ._values import (
     InteractionKind,
     Permission,
     Purpose,
+    PurposeLike,
     RelationshipState,
 )
 from .exceptions import (
@@ -63,24 +65,29 @@ __all__ = [
     "ConflictError",
     "Decision",
     "Direction",
+    "Duration",
     "Evidence",
     "ImportFormatError",
+    "Instant",
     "Interaction",
     "InteractionKind",
     "InvalidInteraction",
     "InvalidRequest",
+    "ObligationCheck",
     "OptOut",
     "Permission",
     "PermissionDenied",
     "PermissionNetworkingError",
     "Policy",
     "Purpose",
+    "PurposeLike",
     "Reason",
     "ReasonCode",
     "Relationship",
     "RelationshipState",
     "Request",
     "Rule",
+    "RuleCheck",
     "Screening",
     "StoreClosedError",
     "Transition",

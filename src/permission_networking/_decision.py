@@ -62,13 +62,13 @@ class Reason:
     Why an action is denied or discouraged.
 
     Attributes:
-        code: A stable `ReasonCode` value.
+        code: A stable code, one of the `ReasonCode` values, as a plain string.
         message: The reason in plain English.
         rule: The name of the rule that gave it.
         until: When it lapses by time alone; None when time alone does not end it.
     """
 
-    code: str
+    code: str = attrs.field(converter=str)
     message: str
     rule: str
     until: datetime | None = None

@@ -45,7 +45,7 @@ class Transition:
     @property
     def label(self) -> str:
         """
-        The edge label of the diagram: the trigger, who, and any condition.
+        The edge label of the diagram, naming the trigger, who acts and any condition.
         """
         if self.trigger is None:
             text = self.condition

@@ -132,7 +132,7 @@ class Policy:
     @property
     def leaves(self) -> tuple[Policy, ...]:
         """
-        The policies that decide: the parts of a combination, or this one alone.
+        The policies that decide, which are the parts of a combination or this one alone.
         """
         return self.parts or (self,)
 

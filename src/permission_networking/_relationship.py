@@ -208,7 +208,7 @@ class Relationship:
     @property
     def state(self) -> RelationshipState:
         """
-        The state as of the last interaction: ``state_at(as_of)``.
+        The state as of the last interaction, ``state_at(as_of)``.
         """
         if self.as_of is None:
             return RelationshipState.STRANGER

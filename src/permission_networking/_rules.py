@@ -19,7 +19,14 @@ if TYPE_CHECKING:
     from ._policy import Policy
     from ._relationship import Relationship
 
-__all__ = ["COMMERCIAL_ACTIONS", "Request", "Rule", "RuleCheck", "next_call_time"]
+__all__ = [
+    "COMMERCIAL_ACTIONS",
+    "ObligationCheck",
+    "Request",
+    "Rule",
+    "RuleCheck",
+    "next_call_time",
+]
 
 COMMERCIAL_ACTIONS = frozenset({Action.PITCH, Action.ADD_TO_LIST, Action.SEND_MARKETING})
 """
@@ -56,7 +63,7 @@ class Request(NamedTuple):
     @property
     def commercial(self) -> bool:
         """
-        Whether the action is commercial: a pitch, list or marketing, or a sales call.
+        Whether the action is commercial (a pitch, list or marketing, or a sales call).
         """
         return self.action in COMMERCIAL_ACTIONS or (
             self.action is Action.CALL and self.purpose == Purpose.SALES

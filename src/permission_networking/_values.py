@@ -51,7 +51,7 @@ class RelationshipState(enum.StrEnum):
     @property
     def rank(self) -> int:
         """
-        The position in the order: 0 for a stranger, 3 when opted in.
+        The position in the order, 0 for a stranger and 3 when opted in.
         """
         return _STATE_RANK[self]
 
@@ -515,7 +515,7 @@ class Interaction:
     @property
     def key(self) -> tuple[datetime, str]:
         """
-        The sort key ``(at, id)``: the order in which interactions apply.
+        The sort key ``(at, id)``, the order in which interactions apply.
         """
         return (self.at, self.id)
 

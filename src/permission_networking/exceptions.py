@@ -21,7 +21,9 @@ __all__ = [
     "InvalidRequest",
     "PermissionDenied",
     "PermissionNetworkingError",
+    "SchemaVersionError",
     "StoreClosedError",
+    "StoreError",
 ]
 
 
@@ -112,3 +114,37 @@ class StoreClosedError(PermissionNetworkingError, RuntimeError):
     """
     A store was used after `close()`.
     """
+
+
+class StoreError(PermissionNetworkingError, RuntimeError):
+    """
+    A store's database cannot be used as it is; the store left it untouched.
+
+    Attributes:
+        path: The database file.
+    """
+
+    def __init__(self, path: str, message: str) -> None:
+        self.path = path
+        super().__init__(f"{path}: {message}")
+
+
+class SchemaVersionError(StoreError):
+    """
+    A database was written by a newer release of this library, with a schema this one does not know.
+
+    Attributes:
+        path: The database file.
+        found: The schema version of the file.
+        supported: The newest schema version this release knows.
+    """
+
+    def __init__(self, path: str, found: int, supported: int) -> None:
+        self.found = found
+        self.supported = supported
+        super().__init__(
+            path,
+            f"the database has schema version {found}, but this release of "
+            f"permission_networking knows versions up to {supported}; upgrade "
+            "permission_networking to open it (the file was not changed)",
+        )
