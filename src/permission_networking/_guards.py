@@ -4,6 +4,7 @@ The guards: `check`, `require` and the `can_*` shortcuts.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Final, Protocol
 
 from ._decision import WARNING_CODES, Decision, Reason, ReasonCode
@@ -16,8 +17,6 @@ from .exceptions import InvalidInteraction, InvalidRequest, PermissionDenied
 
 
 if TYPE_CHECKING:
-    from datetime import datetime
-
     from ._policy import Policy
 
 __all__ = [
@@ -61,10 +60,36 @@ def resolve_at(at: Instant | None) -> datetime:
     """
     if at is None:
         return now()
+    if type(at) is datetime and at.tzinfo is UTC:
+        return at
     try:
         return parse_instant(at)
     except (TypeError, ValueError) as e:
         raise InvalidRequest("at", at, str(e)) from None
+
+
+_Resolved = tuple[Action, Channel | None, PurposeLike | None, str | None]
+_RESOLVED: dict[tuple[object, object, object, object], _Resolved] = {}
+_RESOLVED_MAX = 4096
+
+
+def _resolve(
+    action: Action | str,
+    channel: Channel | str | None,
+    purpose: PurposeLike | None,
+    group: str | None,
+) -> _Resolved:
+    try:
+        act = enum_value(Action, "action", action)
+        chan = (
+            DEFAULT_CHANNEL.get(act) if channel is None else enum_value(Channel, "channel", channel)
+        )
+        purp = DEFAULT_PURPOSE.get(act) if purpose is None else purpose_value("purpose", purpose)
+    except InvalidInteraction as e:
+        raise InvalidRequest(e.field, e.value, str(e).split(": ", 1)[-1]) from None
+    if group is not None and (not isinstance(group, str) or not group):  # type: ignore[redundant-expr]
+        raise InvalidRequest("group", group, "expected a non-empty string")
+    return (act, chan, purp, group)
 
 
 def make_request(
@@ -80,17 +105,20 @@ def make_request(
     Raises:
         InvalidRequest: An argument is not valid.
     """
+    key = (action, channel, purpose, group)
     try:
-        act = enum_value(Action, "action", action)
-        chan = (
-            DEFAULT_CHANNEL.get(act) if channel is None else enum_value(Channel, "channel", channel)
-        )
-        purp = DEFAULT_PURPOSE.get(act) if purpose is None else purpose_value("purpose", purpose)
-    except InvalidInteraction as e:
-        raise InvalidRequest(e.field, e.value, str(e).split(": ", 1)[-1]) from None
-    if group is not None and (not isinstance(group, str) or not group):  # type: ignore[redundant-expr]
-        raise InvalidRequest("group", group, "expected a non-empty string")
-    return Request(act, at, chan, purp, group)
+        resolved = _RESOLVED.get(key)
+    except TypeError:
+        resolved = None
+        key = None  # type: ignore[assignment]
+    if resolved is None:
+        resolved = _resolve(action, channel, purpose, group)
+        if key is not None:
+            if len(_RESOLVED) >= _RESOLVED_MAX:
+                _RESOLVED.clear()
+            _RESOLVED[key] = resolved
+    act, chan, purp, grp = resolved
+    return tuple.__new__(Request, (act, at, chan, purp, grp))
 
 
 def _rule_error(rule: str, error: Exception) -> Reason:
@@ -111,17 +139,17 @@ def evaluate(
     """
     reasons: list[Reason] = []
     warnings: list[Reason] = []
-    action = request.action
-    for leaf in policy.leaves:
-        for rule in leaf.rules_for(action):
-            try:
-                for reason in rule.check(relationship, request, leaf):
+    for leaf, rule in policy.plan(request.action):
+        try:
+            found = rule.check(relationship, request, leaf)
+            if found:
+                for reason in found:
                     if reason.code in WARNING_CODES:
                         warnings.append(reason)
                     else:
                         reasons.append(reason)
-            except Exception as error:  # noqa: BLE001
-                reasons.append(_rule_error(rule.name, error))
+        except Exception as error:  # noqa: BLE001
+            reasons.append(_rule_error(rule.name, error))
     return reasons, warnings
 
 
@@ -140,10 +168,9 @@ def _unique(reasons: list[Reason]) -> tuple[Reason, ...]:
 
 def _obligations(relationship: Relationship, request: Request, policy: Policy) -> tuple[str, ...]:
     found: dict[str, None] = {}
-    for leaf in policy.leaves:
-        for rule in leaf.rules_for(request.action):
-            if rule.obligations is not None:
-                found.update(dict.fromkeys(rule.obligations(relationship, request, leaf)))
+    for leaf, rule in policy.plan(request.action):
+        if rule.obligations is not None:
+            found.update(dict.fromkeys(rule.obligations(relationship, request, leaf)))
     return tuple(found)
 
 
@@ -155,12 +182,15 @@ def suggestions(relationship: Relationship, request: Request, policy: Policy) ->
     for action in SUGGESTED:
         if action is request.action:
             continue
-        other = Request(
-            action,
-            request.at,
-            request.channel if request.channel is not None else DEFAULT_CHANNEL.get(action),
-            DEFAULT_PURPOSE.get(action),
-            request.group,
+        other = tuple.__new__(
+            Request,
+            (
+                action,
+                request.at,
+                request.channel if request.channel is not None else DEFAULT_CHANNEL.get(action),
+                DEFAULT_PURPOSE.get(action),
+                request.group,
+            ),
         )
         if not evaluate(relationship, other, policy)[0]:
             found.append(action)

@@ -121,6 +121,9 @@ class Policy:
     _by_action: dict[Action, tuple[Rule, ...]] = attrs.field(
         init=False, eq=False, repr=False, hash=False
     )
+    _plan: dict[Action, tuple[tuple[Policy, Rule], ...]] = attrs.field(
+        init=False, eq=False, repr=False, hash=False
+    )
 
     def __attrs_post_init__(self) -> None:
         by_action = {
@@ -128,6 +131,11 @@ class Policy:
             for action in Action
         }
         object.__setattr__(self, "_by_action", by_action)
+        plan = {
+            action: tuple((leaf, rule) for leaf in self.leaves for rule in leaf.rules_for(action))
+            for action in Action
+        }
+        object.__setattr__(self, "_plan", plan)
 
     @property
     def leaves(self) -> tuple[Policy, ...]:
@@ -141,6 +149,12 @@ class Policy:
         The rules of this (single) policy that apply to *action*.
         """
         return self._by_action[action]
+
+    def plan(self, action: Action) -> tuple[tuple[Policy, Rule], ...]:
+        """
+        Every ``(part, rule)`` that decides *action*, in order, across the parts.
+        """
+        return self._plan[action]
 
     def replace(self, **settings: Any) -> Policy:
         """
@@ -274,5 +288,5 @@ class Policy:
 _SETTINGS = frozenset(
     field.name
     for field in attrs.fields(Policy)
-    if field.name not in {"name", "rules", "parts", "_by_action"}
+    if field.name not in {"name", "rules", "parts", "_by_action", "_plan"}
 )
