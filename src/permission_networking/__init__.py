@@ -53,6 +53,7 @@ from .exceptions import (
     PermissionNetworkingError,
     StoreClosedError,
 )
+from .receipts import Controller, receipt
 
 
 __all__ = [
@@ -63,6 +64,7 @@ __all__ = [
     "Basis",
     "Channel",
     "ConflictError",
+    "Controller",
     "Decision",
     "Direction",
     "Duration",
@@ -104,6 +106,7 @@ __all__ = [
     "can_share_value",
     "check",
     "policy_for",
+    "receipt",
     "replay",
     "require",
     "screen",

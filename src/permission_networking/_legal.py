@@ -1,0 +1,462 @@
+"""
+The rules of the legal presets: `Policy.casl`, `.can_spam`, `.gdpr`, `.pecr` and `.tcpa`.
+
+Each rule encodes one law's consent rule for commercial actions, reads its
+windows from the policy's settings, and reports with the library's reason
+codes. Implied consent is never stored: it is derived here, at check time,
+from the relationship's facts (``last_purchase_at``, ``interest_at``,
+``soft_opt_in_at``, ``referral_available``) and the law's windows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Final
+
+from ._decision import Reason, ReasonCode
+from ._etiquette import express_consent, quiet_hours
+from ._rules import Request, Rule
+from ._time import Duration, format_instant
+from ._values import Action, Channel, Permission, Purpose
+
+
+if TYPE_CHECKING:
+    from ._policy import Policy
+    from ._relationship import Relationship
+
+__all__ = ["CAN_SPAM_RULES", "CASL_RULES", "GDPR_RULES", "PECR_RULES", "TCPA_RULES"]
+
+_A = Action
+_C = ReasonCode
+_NONE: Final[tuple[Reason, ...]] = ()
+_MARKETING_ACTIONS = frozenset({_A.PITCH, _A.ADD_TO_LIST, _A.SEND_MARKETING})
+_WRITTEN = "written"
+
+# The CASL grounds, as `_casl_ground` names them.
+_EXPRESS = "express"
+_REFERRAL = "referral"
+
+
+def _day(value: datetime) -> str:
+    return format_instant(value)[:10]
+
+
+def _plural(count: int, unit: str) -> str:
+    return f"{count} {unit}" if count == 1 else f"{count} {unit}s"
+
+
+def _span(duration: Duration) -> str:
+    """
+    Say *duration* the way people do: ``2 years``, ``6 months``, ``90 days``.
+    """
+    if isinstance(duration, timedelta):
+        if duration.seconds or duration.microseconds:
+            return str(duration)
+        return _plural(duration.days, "day")
+    units = (
+        (duration.years, "year"),
+        (duration.months, "month"),
+        (duration.days, "day"),
+        (duration.hours, "hour"),
+        (duration.minutes, "minute"),
+    )
+    return ", ".join(_plural(count, unit) for count, unit in units if count) or "0 days"
+
+
+def _what(req: Request) -> str:
+    purpose = req.purpose or Purpose.MARKETING
+    return f"{purpose} on {req.channel.value if req.channel else 'an unknown channel'}"
+
+
+def _blocked(rel: Relationship, req: Request, rule: str) -> Reason | None:
+    """
+    Return ``consent_withdrawn`` when the contact blocked the sender or reported spam.
+
+    Checked before any consent, so that a preset used without etiquette
+    never ignores a block or a complaint; only a new express permission
+    (or connection) from the contact clears it.
+    """
+    if not rel.do_not_contact:
+        return None
+    return Reason(
+        _C.CONSENT_WITHDRAWN,
+        f"{rel.contact} blocked you or reported a message as spam: "
+        f"that withdraws consent to {_what(req)}",
+        rule,
+    )
+
+
+def _objection(rel: Relationship, req: Request, rule: str) -> Reason | None:
+    """
+    Return ``consent_withdrawn`` when the contact opted out of this commercial action.
+
+    An opt-out of the purpose counts, and so does an opt-out of ``marketing``
+    for any other commercial purpose: unsubscribing from commercial messages
+    covers a one-to-one sales offer too.
+    """
+    purpose = req.purpose or Purpose.MARKETING
+    what = _what(req)
+    if rel.opted_out(purpose, req.channel, req.at) or (
+        purpose != Purpose.MARKETING and rel.opted_out(Purpose.MARKETING, req.channel, req.at)
+    ):
+        return Reason(_C.CONSENT_WITHDRAWN, f"{rel.contact} opted out of {what}", rule)
+    return None
+
+
+def _specific(
+    rel: Relationship, req: Request, policy: Policy
+) -> tuple[Permission | None, Permission | None]:
+    """
+    Return the active permission for the request's own channel, else the latest lapsed one.
+    """
+    at = req.at
+    purpose = req.purpose or Purpose.MARKETING
+    channel = req.channel
+    ttl = policy.express_consent_ttl
+    latest: Permission | None = None
+    if channel is None:
+        return None, None
+    for permission in rel.permissions:
+        if (
+            permission.purpose != purpose
+            or permission.channel is not channel
+            or permission.granted_at > at
+        ):
+            continue
+        if permission.is_active(at) and (ttl is None or at < permission.granted_at + ttl):
+            return permission, None
+        if latest is None or permission.granted_at > latest.granted_at:
+            latest = permission
+    return None, latest
+
+
+def _channel_consent(
+    rel: Relationship, req: Request, policy: Policy, rule: str
+) -> tuple[Permission | None, Reason | None]:
+    """
+    Like `express_consent`, but only a permission for the request's own channel counts.
+
+    A permission for every channel (``channel`` None) counts for none, and
+    an unknown channel is covered by nothing.
+    """
+    active, latest = _specific(rel, req, policy)
+    if active is not None:
+        return active, None
+    at = req.at
+    purpose = req.purpose or Purpose.MARKETING
+    channel = req.channel
+    what = _what(req)
+    if latest is not None and latest.withdrawn_at is not None and latest.withdrawn_at <= at:
+        return None, Reason(_C.CONSENT_WITHDRAWN, f"{rel.contact} withdrew consent to {what}", rule)
+    if rel.opted_out(purpose, channel, at):
+        return None, Reason(_C.CONSENT_WITHDRAWN, f"{rel.contact} opted out of {what}", rule)
+    if latest is not None:
+        return None, Reason(_C.CONSENT_EXPIRED, f"{rel.contact}'s consent to {what} lapsed", rule)
+    if channel is None:
+        why = "the channel is unknown, and consent here is given for one channel: name it"
+    elif rel.permissions_at(at, purpose, channel):
+        why = (
+            "a consent for every channel does not count: consent here is specific to the "
+            f"channel, so ask for consent on {channel.value}"
+        )
+    else:
+        why = f"there is no consent for {channel.value} itself"
+    return None, Reason(
+        _C.NO_CONSENT, f"{rel.contact} has not given consent to {what}: {why}", rule
+    )
+
+
+# CASL ---------------------------------------------------------------------------------------
+
+_CASL_ACTIONS = frozenset({_A.PITCH, _A.ADD_TO_LIST, _A.SEND_MARKETING, _A.REQUEST_OPT_IN})
+# The referral exemption covers one message; putting someone on a list is not a message.
+_REFERRAL_ACTIONS = frozenset({_A.PITCH, _A.SEND_MARKETING, _A.REQUEST_OPT_IN})
+
+
+def _implied(rel: Relationship, req: Request, policy: Policy) -> tuple[str | None, Reason | None]:
+    """
+    Return the ground of implied consent: ``implied_purchase`` or ``implied_inquiry``.
+
+    Without one, return None, with ``consent_expired`` (saying when) if a window lapsed.
+    """
+    at = req.at
+    lapsed: tuple[datetime, str] | None = None
+    for since, window, fact, ground in (
+        (rel.last_purchase_at, policy.purchase_window, "purchase", "implied_purchase"),
+        (rel.interest_at, policy.inquiry_window, "inquiry", "implied_inquiry"),
+    ):
+        if since is None or since > at:
+            continue
+        lapses = since + window
+        if at < lapses:
+            return ground, None
+        if lapsed is None or lapses > lapsed[0]:
+            message = (
+                f"the implied consent from {rel.contact}'s {fact} of {_day(since)} lapsed on "
+                f"{_day(lapses)} ({_span(window)} later)"
+            )
+            lapsed = (lapses, message)
+    if lapsed is None:
+        return None, None
+    # Not `until`: a lapsed consent does not come back by time alone.
+    return None, Reason(
+        _C.CONSENT_EXPIRED,
+        f"{lapsed[1]}; {rel.contact} has not given express consent to {_what(req)}",
+        "casl",
+    )
+
+
+def _casl_ground(
+    rel: Relationship, req: Request, policy: Policy
+) -> tuple[str | None, Reason | None]:
+    """
+    Return the ground a commercial electronic message stands on under CASL, or why there is none.
+
+    The grounds, in the order they are tried: ``express``, ``implied_purchase``,
+    ``implied_inquiry``, ``referral``.
+    """
+    permission, reason = express_consent(rel, req, policy, "casl")
+    if permission is not None:
+        return _EXPRESS, None
+    assert reason is not None  # noqa: S101
+    # An opt-out ends implied consent and the referral exemption as well.
+    stop = reason if reason.code == _C.CONSENT_WITHDRAWN else _objection(rel, req, "casl")
+    if stop is not None:
+        return None, stop
+    ground, lapsed = _implied(rel, req, policy)
+    if ground is not None:
+        return ground, None
+    referral = req.action in _REFERRAL_ACTIONS and rel.introducer is not None
+    if referral and rel.referral_available:
+        return _REFERRAL, None
+    # An express consent that ran out says more than a lapsed implied one.
+    expired = reason if reason.code != _C.NO_CONSENT else lapsed
+    if expired is not None:
+        return None, expired
+    used = (
+        f"; the referral exemption from {rel.introducer}'s introduction covered only the "
+        "first message"
+        if referral
+        else ""
+    )
+    return None, Reason(
+        _C.NO_CONSENT,
+        f"{rel.contact} has given no consent to {_what(req)}: no express consent, no purchase "
+        f"within {_span(policy.purchase_window)} and no inquiry within "
+        f"{_span(policy.inquiry_window)}{used}",
+        "casl",
+    )
+
+
+def _casl(rel: Relationship, req: Request, policy: Policy) -> Sequence[Reason]:
+    if not req.electronic:
+        return _NONE
+    reason = _blocked(rel, req, "casl") or _casl_ground(rel, req, policy)[1]
+    return _NONE if reason is None else (reason,)
+
+
+def _casl_obligations(rel: Relationship, req: Request, policy: Policy) -> Sequence[str]:
+    if not req.electronic:
+        return ()
+    if _casl_ground(rel, req, policy)[0] == _REFERRAL:
+        return ("identify_sender", "include_unsubscribe", "name_referrer")
+    return ("identify_sender", "include_unsubscribe")
+
+
+CASL_RULES: tuple[Rule, ...] = (Rule("casl", _CASL_ACTIONS, _casl, _casl_obligations),)
+"""
+Canada's Anti-Spam Legislation: consent for every commercial electronic message.
+"""
+
+
+# CAN-SPAM -----------------------------------------------------------------------------------
+
+
+def _email(req: Request) -> bool:
+    return req.channel is None or req.channel is Channel.EMAIL
+
+
+def _can_spam(rel: Relationship, req: Request, policy: Policy) -> Sequence[Reason]:
+    if not _email(req):
+        return _NONE
+    blocked = _blocked(rel, req, "can_spam")
+    if blocked is not None:
+        return (blocked,)
+    # No consent is needed, but one the contact gave for this purpose outlives an
+    # unsubscribe from marketing in general.
+    if express_consent(rel, req, policy, "can_spam")[0] is not None:
+        return _NONE
+    objection = _objection(rel, req, "can_spam")
+    return _NONE if objection is None else (objection,)
+
+
+def _can_spam_obligations(rel: Relationship, req: Request, policy: Policy) -> Sequence[str]:
+    if not _email(req):
+        return ()
+    return ("include_unsubscribe", "identify_as_advertisement", "include_postal_address")
+
+
+CAN_SPAM_RULES: tuple[Rule, ...] = (
+    Rule("can_spam", _MARKETING_ACTIONS, _can_spam, _can_spam_obligations),
+)
+"""
+The US CAN-SPAM Act: commercial email needs no consent, but an opt-out is final.
+"""
+
+
+# GDPR and PECR ------------------------------------------------------------------------------
+
+
+def _unsolicited(rel: Relationship, req: Request, policy: Policy, rule: str) -> Reason | None:
+    """
+    Return None when the action answers the contact's inquiry or stands on the soft opt-in.
+
+    Otherwise return ``consent_expired`` when the soft opt-in lapsed, else
+    ``no_consent``.
+    """
+    at = req.at
+    interest = rel.interest_at
+    if (
+        req.action is _A.PITCH
+        and interest is not None
+        and interest <= at < interest + policy.interest_ttl
+    ):
+        return None
+    sale = rel.soft_opt_in_at
+    if sale is None or sale > at:
+        return Reason(
+            _C.NO_CONSENT,
+            f"{rel.contact} has not given consent to {_what(req)}, and there is no sale "
+            "that offered the soft opt-in",
+            rule,
+        )
+    window = policy.soft_opt_in_window
+    if window is None or at < sale + window:
+        return None
+    return Reason(
+        _C.CONSENT_EXPIRED,
+        f"the soft opt-in from {rel.contact}'s purchase of {_day(sale)} lapsed on "
+        f"{_day(sale + window)} ({_span(window)} later); ask for consent",
+        rule,
+    )
+
+
+def _eprivacy(
+    rel: Relationship, req: Request, policy: Policy, rule: str, *, specific: bool
+) -> Sequence[Reason]:
+    blocked = _blocked(rel, req, rule)
+    if blocked is not None:
+        return (blocked,)
+    if specific:
+        permission, reason = _channel_consent(rel, req, policy, rule)
+    else:
+        permission, reason = express_consent(rel, req, policy, rule)
+    if permission is not None and permission.evidence is not None:
+        return _NONE
+    # An objection is absolute: it ends the soft opt-in and answers to inquiries too.
+    withdrawn = reason is not None and reason.code == _C.CONSENT_WITHDRAWN
+    stop = reason if withdrawn else _objection(rel, req, rule)
+    if stop is not None:
+        return (stop,)
+    unsolicited = _unsolicited(rel, req, policy, rule)
+    if unsolicited is None:
+        return _NONE
+    if permission is not None:
+        return (
+            Reason(
+                _C.CONSENT_UNPROVEN,
+                f"{rel.contact}'s consent to {_what(req)} has no evidence; consent must be "
+                "demonstrable: record how, when and where it was given",
+                rule,
+            ),
+        )
+    assert reason is not None  # noqa: S101
+    # The express reason says more (expired, or not for this channel), unless the soft opt-in lapsed.
+    return (
+        unsolicited
+        if unsolicited.code == _C.CONSENT_EXPIRED and reason.code == _C.NO_CONSENT
+        else reason,
+    )
+
+
+def _gdpr(rel: Relationship, req: Request, policy: Policy) -> Sequence[Reason]:
+    return _eprivacy(rel, req, policy, "gdpr", specific=False) if req.electronic else _NONE
+
+
+def _pecr(rel: Relationship, req: Request, policy: Policy) -> Sequence[Reason]:
+    return _eprivacy(rel, req, policy, "pecr", specific=True) if req.electronic else _NONE
+
+
+def _eprivacy_obligations(rel: Relationship, req: Request, policy: Policy) -> Sequence[str]:
+    return ("include_unsubscribe",) if req.electronic else ()
+
+
+GDPR_RULES: tuple[Rule, ...] = (Rule("gdpr", _MARKETING_ACTIONS, _gdpr, _eprivacy_obligations),)
+"""
+The GDPR with the ePrivacy Directive: demonstrable consent, or the soft opt-in.
+"""
+
+PECR_RULES: tuple[Rule, ...] = (Rule("pecr", _MARKETING_ACTIONS, _pecr, _eprivacy_obligations),)
+"""
+The UK's PECR: as the GDPR, with consent specific to the channel.
+"""
+
+
+# TCPA ---------------------------------------------------------------------------------------
+
+
+def _tcpa_hours(rel: Relationship, req: Request, policy: Policy) -> Sequence[Reason]:
+    if rel.timezone is None:
+        return (
+            Reason(
+                _C.TIMEZONE_UNKNOWN,
+                f"{rel.contact}'s time zone is unknown, so calling hours cannot be kept; "
+                "record it with profile_updated (metadata timezone)",
+                "tcpa_hours",
+            ),
+        )
+    return quiet_hours(rel, req, policy.call_hours, "tcpa_hours")
+
+
+def _needs_written_consent(req: Request) -> bool:
+    if req.action is _A.CALL:
+        return req.purpose == Purpose.SALES
+    return req.channel is None or req.channel is Channel.SMS
+
+
+def _tcpa_consent(rel: Relationship, req: Request, policy: Policy) -> Sequence[Reason]:
+    if not _needs_written_consent(req):
+        return _NONE
+    blocked = _blocked(rel, req, "tcpa_consent")
+    if blocked is not None:
+        return (blocked,)
+    permission, reason = _channel_consent(rel, req, policy, "tcpa_consent")
+    if permission is not None:
+        method = permission.evidence.method if permission.evidence is not None else None
+        if method is not None and method.strip().lower() == _WRITTEN:
+            return _NONE
+        return (
+            Reason(
+                _C.CONSENT_UNPROVEN,
+                f"{rel.contact}'s consent to {_what(req)} is not prior express written "
+                f"consent (its evidence method is {method or 'not recorded'}, "
+                f"not {_WRITTEN!r})",
+                "tcpa_consent",
+            ),
+        )
+    assert reason is not None  # noqa: S101
+    if reason.code != _C.CONSENT_WITHDRAWN:
+        objection = _objection(rel, req, "tcpa_consent")
+        if objection is not None:
+            return (objection,)
+    return (reason,)
+
+
+TCPA_RULES: tuple[Rule, ...] = (
+    Rule("tcpa_hours", {_A.CALL}, _tcpa_hours),
+    Rule("tcpa_consent", {_A.CALL, _A.PITCH, _A.SEND_MARKETING}, _tcpa_consent),
+)
+"""
+The US TCPA: calling hours, and written consent for marketing texts and sales calls.
+"""
