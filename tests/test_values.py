@@ -5,6 +5,7 @@ Tests for the vocabulary and the values: enums, Interaction, Evidence, Permissio
 from __future__ import annotations
 
 import json
+import pickle
 
 from datetime import UTC, datetime, timedelta, timezone
 from types import MappingProxyType
@@ -215,6 +216,12 @@ class TestInteraction:
         assert i == Interaction.from_dict(data)
         assert "2026-03-02T09:00:00+00:00" == data["at"]
         assert hash(i) == hash(Interaction.from_dict(data))
+
+    def test_pickles(self) -> None:
+        """An interaction survives pickling, for multiprocessing and distributed screening."""
+        i = make(metadata={"k": "v"}, evidence=Evidence("written", AT, "yes", "form-1"))
+
+        assert i == pickle.loads(pickle.dumps(i))  # noqa: S301
 
     def test_from_dict_refuses_missing_and_unknown_keys(self) -> None:
         """from_dict names missing and unknown keys."""

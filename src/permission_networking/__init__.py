@@ -51,9 +51,12 @@ from .exceptions import (
     InvalidRequest,
     PermissionDenied,
     PermissionNetworkingError,
+    SchemaVersionError,
     StoreClosedError,
+    StoreError,
 )
 from .receipts import Controller, receipt
+from .stores import MemoryStore, Problem, SQLiteStore, Store, Verification
 
 
 __all__ = [
@@ -75,12 +78,14 @@ __all__ = [
     "InteractionKind",
     "InvalidInteraction",
     "InvalidRequest",
+    "MemoryStore",
     "ObligationCheck",
     "OptOut",
     "Permission",
     "PermissionDenied",
     "PermissionNetworkingError",
     "Policy",
+    "Problem",
     "Purpose",
     "PurposeLike",
     "Reason",
@@ -90,9 +95,14 @@ __all__ = [
     "Request",
     "Rule",
     "RuleCheck",
+    "SQLiteStore",
+    "SchemaVersionError",
     "Screening",
+    "Store",
     "StoreClosedError",
+    "StoreError",
     "Transition",
+    "Verification",
     "can_add_to_list",
     "can_ask_favor",
     "can_call",

@@ -539,6 +539,10 @@ class Interaction:
             return NotImplemented
         return (self.at, self.id) >= (other.at, other.id)
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # The read-only metadata view cannot be pickled; its JSON form can.
+        return (_from_dict, (self.to_dict(),))
+
     def to_dict(self) -> dict[str, Any]:
         """
         Return a JSON-safe dict that `from_dict` turns back into an equal interaction.
@@ -580,6 +584,10 @@ class Interaction:
             evidence=None if evidence is None else Evidence.from_dict(evidence),
             metadata=data.get("metadata") or _EMPTY,
         )
+
+
+def _from_dict(data: Mapping[str, Any]) -> Interaction:
+    return Interaction.from_dict(data)
 
 
 _REQUIRED_KEYS = frozenset({"id", "sender", "contact", "kind", "at"})

@@ -314,7 +314,7 @@ def receipt(  # noqa: PLR0913
         public_key: The controller's public key, when receipts are signed.
 
     Returns:
-        The receipt: ``version``, ``jurisdiction``, ``consentTimestamp``,
+        A dict with ``version``, ``jurisdiction``, ``consentTimestamp``,
         ``collectionMethod``, ``consentReceiptID``, ``publicKey`` (when
         given), ``language``, ``piiPrincipalId``, ``piiControllers``,
         ``policyUrl``, ``services``, ``sensitive`` and ``spiCat``.

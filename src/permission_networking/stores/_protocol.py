@@ -1,0 +1,222 @@
+"""
+The `Store` protocol and what `Store.verify` answers: `Verification` and `Problem`.
+"""
+
+from __future__ import annotations
+
+import enum
+
+from collections.abc import Iterable, Iterator
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Protocol, Self, runtime_checkable
+
+import attrs
+
+from permission_networking._decision import Decision
+from permission_networking._relationship import Relationship
+from permission_networking._screen import Screening
+from permission_networking._time import Instant
+from permission_networking._values import Action, Channel, Interaction, PurposeLike
+
+
+if TYPE_CHECKING:
+    from permission_networking._policy import Policy
+
+__all__ = ["Problem", "ProblemKind", "Store", "Verification"]
+
+
+class ProblemKind(enum.StrEnum):
+    """
+    What `Store.verify` found wrong with a stored interaction.
+    """
+
+    CHANGED = "changed"
+    """
+    Its content no longer matches the hash it was stored with.
+    """
+    REMOVED = "removed"
+    """
+    It is missing from its pair's hash chain.
+    """
+    INSERTED = "inserted"
+    """
+    It is not part of its pair's hash chain, so the store never wrote it there.
+    """
+
+
+@attrs.frozen
+class Problem:
+    """
+    One thing `Store.verify` found wrong.
+
+    Attributes:
+        kind: ``changed``, ``removed`` or ``inserted``.
+        sender: The pair's sender.
+        contact: The pair's contact.
+        id: The interaction concerned; None when it cannot be known (the id
+            of an interaction removed from the middle of a chain is gone
+            with it).
+        detail: What is wrong, in plain English.
+    """
+
+    kind: ProblemKind
+    sender: str
+    contact: str
+    id: str | None
+    detail: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """
+        Return a JSON-safe dict.
+        """
+        return {
+            "kind": self.kind.value,
+            "sender": self.sender,
+            "contact": self.contact,
+            "id": self.id,
+            "detail": self.detail,
+        }
+
+
+@attrs.frozen
+class Verification:
+    """
+    The answer of `Store.verify`: is every pair's log as the store wrote it?
+
+    ``bool(verification)`` is `ok`.
+
+    Attributes:
+        ok: True when no problem was found.
+        checked: How many stored interactions were examined.
+        problems: What was found wrong, pair by pair.
+    """
+
+    ok: bool
+    checked: int
+    problems: tuple[Problem, ...] = ()
+
+    def __bool__(self) -> bool:
+        return self.ok
+
+    def to_dict(self) -> dict[str, Any]:
+        """
+        Return a JSON-safe dict.
+        """
+        return {
+            "ok": self.ok,
+            "checked": self.checked,
+            "problems": [problem.to_dict() for problem in self.problems],
+        }
+
+
+@runtime_checkable
+class Store(Protocol):
+    """
+    An append-only ledger of interactions that decides on what it holds.
+
+    `MemoryStore` and `SQLiteStore` implement it and behave the same on the
+    same calls. A store is a context manager that closes itself.
+    """
+
+    def record(self, interaction: Interaction) -> Relationship:
+        """
+        Store *interaction* once, and return its pair's relationship afterwards.
+        """
+
+    def record_many(self, interactions: Iterable[Interaction]) -> int:
+        """
+        Store *interactions* in one atomic step, and return how many were new.
+        """
+
+    def relationship(self, sender: str, contact: str, *, at: Instant | None = None) -> Relationship:
+        """
+        Return the pair's relationship (as of *at*); an unknown pair is a stranger.
+        """
+
+    def history(self, sender: str, contact: str) -> list[Interaction]:
+        """
+        Return the pair's log in ``(at, id)`` order.
+        """
+
+    def relationships(self, sender: str | None = None) -> Iterator[Relationship]:
+        """
+        Iterate over the relationships of *sender* (None: of every sender).
+        """
+
+    def check(  # noqa: PLR0913
+        self,
+        sender: str,
+        contact: str,
+        action: Action | str,
+        *,
+        at: Instant | None = None,
+        policy: Policy | None = None,
+        channel: Channel | str | None = None,
+        purpose: PurposeLike | None = None,
+        group: str | None = None,
+    ) -> Decision:
+        """
+        Decide *action* on the stored relationship, as `check` would.
+        """
+
+    def perform(  # noqa: PLR0913
+        self,
+        sender: str,
+        contact: str,
+        action: Action | str,
+        *,
+        at: Instant | None = None,
+        id: str | None = None,  # noqa: A002
+        policy: Policy | None = None,
+        channel: Channel | str | None = None,
+        purpose: PurposeLike | None = None,
+        group: str | None = None,
+    ) -> Decision:
+        """
+        Decide *action* and, when allowed, record it, in one atomic step.
+        """
+
+    def screen(  # noqa: PLR0913
+        self,
+        sender: str,
+        action: Action | str,
+        *,
+        contacts: Iterable[str] | None = None,
+        at: Instant | None = None,
+        policy: Policy | None = None,
+        channel: Channel | str | None = None,
+        purpose: PurposeLike | None = None,
+        group: str | None = None,
+    ) -> Screening:
+        """
+        Decide *action* for the sender's relationships (or for *contacts*).
+        """
+
+    def decisions(self, sender: str | None = None, contact: str | None = None) -> list[Decision]:
+        """
+        Return the decisions an auditing store logged, oldest first.
+        """
+
+    def forget(self, contact: str) -> int:
+        """
+        Erase the contact's personal data, keep a suppression tombstone, return the count.
+        """
+
+    def verify(self) -> Verification:
+        """
+        Check every pair's hash chain.
+        """
+
+    def close(self) -> None:
+        """
+        Release the store; later calls raise `StoreClosedError`.
+        """
+
+    def __enter__(self) -> Self: ...
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None: ...

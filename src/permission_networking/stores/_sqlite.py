@@ -1,0 +1,487 @@
+"""
+`SQLiteStore`: the embedded ledger, one SQLite file shared by threads and processes.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import secrets
+import sqlite3
+import threading
+
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any, Final
+
+from typing_extensions import override
+
+from permission_networking._decision import Decision
+from permission_networking._relationship import Relationship
+from permission_networking._values import Interaction
+from permission_networking.exceptions import SchemaVersionError, StoreError
+
+from ._ledger import (
+    BaseStore,
+    Chain,
+    ChainRow,
+    Head,
+    Pair,
+    Row,
+    Tombstone,
+    Transaction,
+    dumps,
+)
+
+
+__all__ = ["APPLICATION_ID", "SCHEMA_VERSION", "SQLiteStore"]
+
+SCHEMA_VERSION: Final = 1
+"""
+The schema version this release writes to ``PRAGMA user_version``.
+"""
+
+APPLICATION_ID: Final = 0x504E4C47
+"""
+``PRAGMA application_id`` of a store's file ("PNLG"), so other databases are not mistaken for one.
+"""
+
+_SCHEMA: Final = (
+    "CREATE TABLE meta (name TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID",
+    """
+    CREATE TABLE interactions (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        id TEXT NOT NULL UNIQUE,
+        sender TEXT NOT NULL,
+        contact TEXT NOT NULL,
+        at TEXT NOT NULL,
+        body TEXT NOT NULL,
+        prev TEXT NOT NULL,
+        hash TEXT NOT NULL
+    )
+    """,
+    "CREATE INDEX interactions_by_pair ON interactions (sender, contact, at, id)",
+    "CREATE INDEX interactions_by_contact ON interactions (contact)",
+    """
+    CREATE TABLE pairs (
+        sender TEXT NOT NULL,
+        contact TEXT NOT NULL,
+        count INTEGER NOT NULL,
+        head TEXT NOT NULL,
+        last_id TEXT,
+        snapshot TEXT NOT NULL,
+        PRIMARY KEY (sender, contact)
+    ) WITHOUT ROWID
+    """,
+    "CREATE INDEX pairs_by_contact ON pairs (contact)",
+    """
+    CREATE TABLE tombstones (
+        key TEXT PRIMARY KEY,
+        erased_at TEXT NOT NULL,
+        erased INTEGER NOT NULL
+    ) WITHOUT ROWID
+    """,
+    """
+    CREATE TABLE decisions (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        decision_id TEXT NOT NULL UNIQUE,
+        sender TEXT,
+        contact TEXT,
+        at TEXT NOT NULL,
+        logged_at TEXT NOT NULL,
+        policy TEXT NOT NULL,
+        action TEXT NOT NULL,
+        allowed INTEGER NOT NULL,
+        codes TEXT NOT NULL,
+        body TEXT NOT NULL
+    )
+    """,
+    "CREATE INDEX decisions_by_sender ON decisions (sender)",
+    "CREATE INDEX decisions_by_contact ON decisions (contact)",
+)
+
+# SQLite allows at least 999 parameters in one statement.
+_CHUNK: Final = 500
+
+
+def _at_key(at: datetime) -> str:
+    """
+    Return *at* as fixed-width UTC text, so that text order is time order.
+    """
+    return at.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds")
+
+
+def _at_from_key(key: object) -> datetime | None:
+    if not isinstance(key, str):
+        return None
+    try:
+        return datetime.fromisoformat(key).replace(tzinfo=UTC)
+    except ValueError:
+        return None
+
+
+def _interaction(body: str) -> Interaction:
+    return Interaction.from_dict(json.loads(body))
+
+
+def _snapshot(text: str) -> Relationship:
+    return Relationship.from_dict(json.loads(text))
+
+
+def _open(path: str, timeout: float) -> tuple[sqlite3.Connection, bytes]:
+    try:
+        conn = sqlite3.connect(path, timeout=timeout, isolation_level=None, check_same_thread=False)
+    except sqlite3.Error as e:
+        raise StoreError(path, f"cannot open the database ({e})") from None
+    try:
+        return conn, _prepare(conn, path, timeout)
+    except BaseException:
+        conn.close()
+        raise
+
+
+def _prepare(conn: sqlite3.Connection, path: str, timeout: float) -> bytes:
+    conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
+    try:
+        # Checked and created under the write lock, so two new processes cannot both create it.
+        conn.execute("BEGIN IMMEDIATE")
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        application = conn.execute("PRAGMA application_id").fetchone()[0]
+        tables = conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+    except sqlite3.OperationalError as e:
+        conn.rollback()
+        raise _busy(path, e, timeout) from None
+    except sqlite3.DatabaseError as e:
+        conn.rollback()
+        raise StoreError(
+            path, f"not a SQLite database a store can use ({e}); give a store's file or a new path"
+        ) from None
+    try:
+        _usable(path, version, application, tables)
+        if version == 0:
+            for statement in _SCHEMA:
+                conn.execute(statement)
+            conn.execute(
+                "INSERT INTO meta (name, value) VALUES ('key', ?)", (secrets.token_hex(32),)
+            )
+            conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        key = conn.execute("SELECT value FROM meta WHERE name = 'key'").fetchone()[0]
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.rollback()
+        raise
+    # secure_delete overwrites deleted content, so forget() leaves no trace in free space.
+    conn.execute("PRAGMA secure_delete = ON")
+    conn.execute("PRAGMA synchronous = FULL")
+    conn.execute("PRAGMA temp_store = MEMORY")
+    if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+        conn.execute("PRAGMA journal_mode = WAL")
+    return bytes.fromhex(key)
+
+
+def _usable(path: str, version: int, application: int, tables: int) -> None:
+    if version > SCHEMA_VERSION:
+        raise SchemaVersionError(path, version, SCHEMA_VERSION)
+    if application not in {0, APPLICATION_ID} or (version == 0 and tables):
+        raise StoreError(
+            path,
+            "a SQLite database of another application, not a permission_networking store; "
+            "give a store's file or a new path (the file was not changed)",
+        )
+
+
+def _busy(path: str, error: sqlite3.OperationalError, timeout: float) -> StoreError:
+    return StoreError(
+        path,
+        f"{error}: another connection held the database longer than the timeout of "
+        f"{timeout} s; nothing was done, try again",
+    )
+
+
+def _reopen(path: str, audit: bool, timeout: float) -> SQLiteStore:  # noqa: FBT001
+    return SQLiteStore(path, audit=audit, timeout=timeout)
+
+
+class SQLiteStore(BaseStore):
+    """
+    A store in one SQLite file, shared safely by threads and processes.
+
+    It uses the standard library's `sqlite3` in WAL mode with one
+    transaction per call: writers take the write lock at the start
+    (``BEGIN IMMEDIATE``), so `perform` decides and records before any other
+    writer decides on the same data, and a crash leaves every call done or
+    not done. Each process opens its own connection: a store passed to
+    another process (pickled, or inherited by a fork) opens the file again.
+
+    Args:
+        path: The database file; created when missing.
+        audit: Log every decision made through the store.
+        timeout: How many seconds to wait for another writer before giving up.
+
+    Raises:
+        SchemaVersionError: The file was written by a newer release; it is not changed.
+        StoreError: The file is not a store's database, or cannot be opened.
+
+    >>> import tempfile, pathlib
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     with SQLiteStore(pathlib.Path(tmp) / "ledger.db") as store:
+    ...         store.relationship("ana", "bo").state
+    <RelationshipState.STRANGER: 'stranger'>
+    """
+
+    def __init__(
+        self, path: str | os.PathLike[str], *, audit: bool = False, timeout: float = 30.0
+    ) -> None:
+        super().__init__(audit=audit)
+        self._path = os.fspath(path)
+        self._timeout = timeout
+        self._lock = threading.RLock()
+        self._conn, self._secret = _open(self._path, timeout)
+        self._pid = os.getpid()
+        self._inherited: list[sqlite3.Connection] = []
+
+    @property
+    def path(self) -> str:
+        """
+        The database file.
+        """
+        return self._path
+
+    def __repr__(self) -> str:
+        return f"SQLiteStore({self._path!r}, audit={self._audit!r})"
+
+    def __reduce__(self) -> tuple[Callable[..., SQLiteStore], tuple[str, bool, float]]:
+        return (_reopen, (self._path, self._audit, self._timeout))
+
+    @property
+    @override
+    def _key(self) -> bytes:
+        return self._secret
+
+    def _connection(self) -> sqlite3.Connection:
+        if os.getpid() != self._pid:
+            # A forked child must not use its parent's connection, not even to close it.
+            self._inherited.append(self._conn)
+            self._conn, self._secret = _open(self._path, self._timeout)
+            self._pid = os.getpid()
+        return self._conn
+
+    @contextmanager
+    @override
+    def _begin(self, *, write: bool) -> Iterator[Transaction]:
+        with self._lock:
+            conn = self._connection()
+            try:
+                conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+            except sqlite3.OperationalError as e:
+                raise _busy(self._path, e, self._timeout) from None
+            try:
+                yield _SQLiteTransaction(conn)
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.rollback()
+                raise
+
+    @override
+    def _after_forget(self) -> None:
+        with self._lock:
+            conn = self._connection()
+            # VACUUM rewrites the file without free pages; the checkpoint then
+            # copies it back from the WAL and truncates the WAL to nothing.
+            conn.execute("VACUUM")
+            busy = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+        if busy:
+            raise StoreError(
+                self._path,
+                "the erasure is done, but other connections kept reading the database, "
+                "so the write-ahead log still holds old pages; close them and call "
+                "forget() again to truncate it",
+            )
+
+    @override
+    def _release(self) -> None:
+        with self._lock:
+            if os.getpid() == self._pid:
+                self._conn.close()
+
+
+class _SQLiteTransaction:
+    """
+    One transaction on a `SQLiteStore`'s connection.
+    """
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+
+    def _all(self, sql: str, parameters: Sequence[Any] = ()) -> list[Any]:
+        return self._conn.execute(sql, parameters).fetchall()
+
+    def bodies(self, ids: Collection[str]) -> dict[str, str]:
+        found: dict[str, str] = {}
+        unique = list(dict.fromkeys(ids))
+        for start in range(0, len(unique), _CHUNK):
+            chunk = unique[start : start + _CHUNK]
+            marks = ", ".join("?" * len(chunk))
+            sql = f"SELECT id, body FROM interactions WHERE id IN ({marks})"  # noqa: S608
+            found.update(self._all(sql, chunk))
+        return found
+
+    def pair(self, sender: str, contact: str) -> Pair | None:
+        rows = self._all(
+            "SELECT count, head, last_id, snapshot FROM pairs WHERE sender = ? AND contact = ?",
+            (sender, contact),
+        )
+        if not rows:
+            return None
+        count, head, last_id, snapshot = rows[0]
+        return Pair(_snapshot(snapshot), Head(count, head, last_id))
+
+    def log(self, sender: str, contact: str, *, upto: datetime | None = None) -> list[Interaction]:
+        if upto is None:
+            rows = self._all(
+                "SELECT body FROM interactions WHERE sender = ? AND contact = ? ORDER BY at, id",
+                (sender, contact),
+            )
+        else:
+            rows = self._all(
+                "SELECT body FROM interactions WHERE sender = ? AND contact = ? AND at <= ? "
+                "ORDER BY at, id",
+                (sender, contact, _at_key(upto)),
+            )
+        return [_interaction(body) for (body,) in rows]
+
+    def append(self, pair: Pair, rows: Sequence[Row]) -> None:
+        snapshot = pair.snapshot
+        self._conn.executemany(
+            "INSERT INTO interactions (id, sender, contact, at, body, prev, hash) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [
+                (
+                    row.interaction.id,
+                    row.interaction.sender,
+                    row.interaction.contact,
+                    _at_key(row.interaction.at),
+                    row.body,
+                    row.prev,
+                    row.hash,
+                )
+                for row in rows
+            ],
+        )
+        self._conn.execute(
+            "INSERT OR REPLACE INTO pairs (sender, contact, count, head, last_id, snapshot) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                snapshot.sender,
+                snapshot.contact,
+                pair.head.count,
+                pair.head.hash,
+                pair.head.last_id,
+                dumps(snapshot.to_dict()),
+            ),
+        )
+
+    def pairs(self, sender: str | None) -> Iterator[Pair]:
+        columns = "SELECT count, head, last_id, snapshot FROM pairs"
+        if sender is None:
+            rows = self._all(f"{columns} ORDER BY sender, contact")
+        else:
+            rows = self._all(f"{columns} WHERE sender = ? ORDER BY contact", (sender,))
+        return (
+            Pair(_snapshot(snapshot), Head(count, head, last_id))
+            for count, head, last_id, snapshot in rows
+        )
+
+    def tombstone(self, key: str) -> Tombstone | None:
+        rows = self._all("SELECT erased_at, erased FROM tombstones WHERE key = ?", (key,))
+        if not rows:
+            return None
+        erased_at, erased = rows[0]
+        return Tombstone(key, datetime.fromisoformat(erased_at), erased)
+
+    def tombstones(self) -> Mapping[str, Tombstone]:
+        return {
+            key: Tombstone(key, datetime.fromisoformat(erased_at), erased)
+            for key, erased_at, erased in self._all("SELECT key, erased_at, erased FROM tombstones")
+        }
+
+    def put_tombstone(self, tombstone: Tombstone) -> None:
+        self._conn.execute(
+            "INSERT OR REPLACE INTO tombstones (key, erased_at, erased) VALUES (?, ?, ?)",
+            (tombstone.key, tombstone.erased_at.isoformat(), tombstone.erased),
+        )
+
+    def erase(self, contact: str, scrub: Callable[[Decision], Decision]) -> int:
+        erased = self._conn.execute(
+            "DELETE FROM interactions WHERE contact = ?", (contact,)
+        ).rowcount
+        self._conn.execute("DELETE FROM pairs WHERE contact = ?", (contact,))
+        for seq, body in self._all("SELECT seq, body FROM decisions WHERE contact = ?", (contact,)):
+            decision = scrub(Decision.from_dict(json.loads(body)))
+            self._conn.execute(
+                "UPDATE decisions SET contact = ?, body = ? WHERE seq = ?",
+                (decision.contact, dumps(decision.to_dict()), seq),
+            )
+        return erased
+
+    def log_decision(self, decision: Decision) -> None:
+        self._conn.execute(
+            "INSERT INTO decisions (decision_id, sender, contact, at, logged_at, policy, "
+            "action, allowed, codes, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                decision.decision_id,
+                decision.sender,
+                decision.contact,
+                _at_key(decision.at),
+                _at_key(datetime.now(UTC)),
+                decision.policy,
+                decision.action.value,
+                decision.allowed,
+                " ".join(decision.codes),
+                dumps(decision.to_dict()),
+            ),
+        )
+
+    def decisions(self, sender: str | None, contacts: Collection[str] | None) -> list[Decision]:
+        clauses: list[str] = []
+        parameters: list[str] = []
+        if sender is not None:
+            clauses.append("sender = ?")
+            parameters.append(sender)
+        if contacts is not None:
+            clauses.append(f"contact IN ({', '.join('?' * len(contacts))})")
+            parameters.extend(contacts)
+        where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
+        rows = self._all(f"SELECT body FROM decisions{where} ORDER BY seq", parameters)  # noqa: S608
+        return [Decision.from_dict(json.loads(body)) for (body,) in rows]
+
+    def chains(self) -> Iterator[Chain]:
+        heads: dict[tuple[str, str], tuple[Head, Relationship | None]] = {}
+        for sender, contact, count, head, last_id, snapshot in self._all(
+            "SELECT sender, contact, count, head, last_id, snapshot FROM pairs"
+        ):
+            heads[sender, contact] = (Head(count, head, last_id), _readable_snapshot(snapshot))
+        rows = self._all(
+            "SELECT id, sender, contact, at, body, prev, hash FROM interactions "
+            "ORDER BY sender, contact, seq"
+        )
+        logs = {
+            pair: [
+                ChainRow(key, sender, contact, _at_from_key(at), body, prev, digest)
+                for key, sender, contact, at, body, prev, digest in group
+            ]
+            for pair, group in itertools.groupby(rows, key=lambda row: (row[1], row[2]))
+        }
+        for key in sorted({*heads, *logs}):
+            head, snapshot = heads.get(key, (None, None))
+            yield Chain(key[0], key[1], logs.get(key, []), head, snapshot)
+
+
+def _readable_snapshot(text: str) -> Relationship | None:
+    try:
+        return _snapshot(text)
+    except (ValueError, TypeError, KeyError, AttributeError):
+        return None

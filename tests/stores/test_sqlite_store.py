@@ -1,0 +1,237 @@
+"""
+What only a SQLiteStore does: a file that outlives it, a schema, locks and processes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import sqlite3
+
+from contextlib import closing
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from permission_networking import Interaction
+from permission_networking.exceptions import SchemaVersionError, StoreError
+from permission_networking.stores import SCHEMA_VERSION, SQLiteStore
+from permission_networking.stores._sqlite import APPLICATION_ID, _SQLiteTransaction
+from timeline import day
+
+
+BO = "bo@example.org"
+
+
+def make(id: str, kind: str, at: float, **kw: Any) -> Interaction:  # noqa: A002
+    """
+    Build an interaction of the pair (ana, bo) at day *at*.
+    """
+    return Interaction(id, "ana", BO, kind, day(at), **kw)
+
+
+def raw(path: Path, sql: str) -> Any:
+    """
+    Run one statement on the file with a plain connection and return its first value.
+    """
+    with closing(sqlite3.connect(path)) as conn:
+        row = conn.execute(sql).fetchone()
+        conn.commit()
+    return None if row is None else row[0]
+
+
+def snapshot(directory: Path) -> dict[str, bytes]:
+    """
+    Return the bytes of every file in *directory*.
+    """
+    return {path.name: path.read_bytes() for path in sorted(directory.iterdir())}
+
+
+@pytest.fixture(name="path")
+def _path(tmp_path: Path) -> Path:
+    return tmp_path / "ledger.db"
+
+
+class TestFile:
+    def test_reopening_finds_everything(self, path: Path) -> None:
+        """
+        A closed store's file opens again with its log, decisions and tombstones.
+        """
+        with SQLiteStore(path, audit=True) as store:
+            store.record(make("a", "connection_accepted", 0, direction="inbound"))
+            store.perform("ana", BO, "message", at=day(1))
+            store.forget("zed")
+            before = (
+                store.history("ana", BO),
+                list(store.relationships()),
+                store.decisions(),
+            )
+
+        with SQLiteStore(path) as store:
+            after = (store.history("ana", BO), list(store.relationships()), store.decisions())
+            assert before == after
+            assert store.verify()
+            assert "do_not_contact" in store.check("ana", "zed", "connect").codes
+
+    def test_the_file_is_a_versioned_wal_database(self, path: Path) -> None:
+        """
+        The file is in WAL mode and names its application and schema version.
+        """
+        SQLiteStore(path).close()
+
+        assert "wal" == raw(path, "PRAGMA journal_mode")
+        assert SCHEMA_VERSION == raw(path, "PRAGMA user_version")
+        assert APPLICATION_ID == raw(path, "PRAGMA application_id")
+
+    def test_the_connection_overwrites_what_it_deletes(self, path: Path) -> None:
+        """
+        The store's connection runs with secure_delete on.
+        """
+        with SQLiteStore(path) as store:
+            assert 1 == store._conn.execute("PRAGMA secure_delete").fetchone()[0]
+
+    def test_the_snapshot_is_the_relationship(self, path: Path) -> None:
+        """
+        The materialised snapshot of a pair is its relationship, also after late arrivals.
+        """
+        with SQLiteStore(path) as store:
+            store.record(make("b", "message", 2))
+            store.record(make("a", "connection_accepted", 0, direction="inbound"))
+            relationship = store.relationship("ana", BO)
+
+        assert relationship.to_dict() == json.loads(raw(path, "SELECT snapshot FROM pairs"))
+
+    def test_a_newer_schema_is_refused_untouched(self, path: Path) -> None:
+        """
+        A file written by a newer release raises SchemaVersionError and is not changed.
+        """
+        SQLiteStore(path).close()
+        raw(path, f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+        before = snapshot(path.parent)
+
+        with pytest.raises(SchemaVersionError, match="upgrade") as info:
+            SQLiteStore(path)
+
+        assert (SCHEMA_VERSION + 1, SCHEMA_VERSION) == (info.value.found, info.value.supported)
+        assert str(path) == info.value.path
+        assert before == snapshot(path.parent)
+
+    def test_a_file_that_is_not_a_database_is_refused_untouched(self, path: Path) -> None:
+        """
+        A file that is not SQLite raises StoreError and is not changed.
+        """
+        path.write_bytes(b"name,email\n" * 200)
+
+        with pytest.raises(StoreError, match="not a SQLite database"):
+            SQLiteStore(path)
+
+        assert {"ledger.db": b"name,email\n" * 200} == snapshot(path.parent)
+
+    @pytest.mark.parametrize(
+        "sql", ["CREATE TABLE customers (email TEXT)", "PRAGMA application_id = 42"]
+    )
+    def test_another_applications_database_is_refused_untouched(self, path: Path, sql: str) -> None:
+        """
+        A SQLite database of another application raises StoreError and is not changed.
+        """
+        raw(path, sql)
+        before = snapshot(path.parent)
+
+        with pytest.raises(StoreError, match="another application"):
+            SQLiteStore(path)
+
+        assert before == snapshot(path.parent)
+
+    def test_a_path_that_cannot_be_opened_is_refused(self, tmp_path: Path) -> None:
+        """
+        A path in a missing directory raises StoreError.
+        """
+        with pytest.raises(StoreError, match="cannot open"):
+            SQLiteStore(tmp_path / "missing" / "ledger.db")
+
+
+class TestConcurrency:
+    def test_a_held_lock_times_out_cleanly(self, path: Path) -> None:
+        """
+        A writer kept waiting past the timeout raises StoreError and records nothing.
+        """
+        with SQLiteStore(path, timeout=0.05) as store:
+            with closing(sqlite3.connect(path, isolation_level=None)) as other:
+                other.execute("BEGIN IMMEDIATE")
+
+                with pytest.raises(StoreError, match="timeout"):
+                    store.record(make("a", "message", 1))
+
+                other.execute("ROLLBACK")
+            assert [] == store.history("ana", BO)
+            store.record(make("a", "message", 1))
+            assert 1 == len(store.history("ana", BO))
+
+    def test_opening_waits_for_a_writer_then_gives_up(self, path: Path) -> None:
+        """
+        Opening a file another connection keeps locked past the timeout raises StoreError.
+        """
+        SQLiteStore(path).close()
+        with closing(sqlite3.connect(path, isolation_level=None)) as other:
+            other.execute("BEGIN IMMEDIATE")
+
+            with pytest.raises(StoreError, match="timeout"):
+                SQLiteStore(path, timeout=0.05)
+
+            other.execute("ROLLBACK")
+
+    @pytest.mark.parametrize("sqlite_ends_it", ["no", "yes"])
+    def test_a_failure_inside_a_call_changes_nothing(
+        self, path: Path, monkeypatch: pytest.MonkeyPatch, sqlite_ends_it: str
+    ) -> None:
+        """
+        An error in the middle of a call rolls its transaction back, unless SQLite already did.
+        """
+
+        def fail(tx: _SQLiteTransaction, *_: object) -> None:
+            if sqlite_ends_it == "yes":
+                tx._conn.execute("ROLLBACK")
+            raise RuntimeError
+
+        with SQLiteStore(path) as store:
+            store.record(make("a", "message", 1))
+            monkeypatch.setattr(_SQLiteTransaction, "put_tombstone", fail)
+
+            with pytest.raises(RuntimeError):
+                store.forget(BO)
+
+            assert 1 == len(store.history("ana", BO))
+
+    def test_a_pickled_store_opens_the_file_again(self, path: Path) -> None:
+        """
+        A store sent to another process opens its own connection to the same file.
+        """
+        with SQLiteStore(path, audit=True) as store:
+            store.record(make("a", "message", 1))
+            with pickle.loads(pickle.dumps(store)) as copy:  # noqa: S301
+                assert isinstance(copy, SQLiteStore)
+                assert copy._conn is not store._conn
+                assert (path.as_posix(), True) == (Path(copy.path).as_posix(), copy.audit)
+                assert store.history("ana", BO) == copy.history("ana", BO)
+                assert f"SQLiteStore({str(path)!r}, audit=True)" == repr(copy)
+
+    def test_a_forked_child_opens_its_own_connection(
+        self, path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """
+        In another process the store opens the file again and leaves the inherited connection alone.
+        """
+        store = SQLiteStore(path)
+        inherited = store._conn
+        monkeypatch.setattr(os, "getpid", lambda: -1)
+
+        store.record(make("a", "message", 1))
+
+        assert store._conn is not inherited
+        assert 1 == len(store.history("ana", BO))
+        monkeypatch.undo()
+        store.close()
+        assert 1 == inherited.execute("SELECT count(*) FROM interactions").fetchone()[0]
+        inherited.close()

@@ -1,0 +1,87 @@
+"""
+Processes sharing one SQLiteStore file lose nothing, double nothing, and pass no limit together.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+
+from collections.abc import Callable, Sequence
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from permission_networking import Decision, Interaction, replay
+from permission_networking.stores import SQLiteStore
+from stores import store_workers
+from timeline import DAY0
+
+
+BO = "bo@example.org"
+
+
+def race(target: Callable[..., None], arguments: Sequence[tuple[Any, ...]]) -> list[Any]:
+    """
+    Run *target* once per arguments in spawned processes that start together; return their results.
+    """
+    context = multiprocessing.get_context("spawn")
+    start = context.Barrier(len(arguments))
+    results = context.Queue()
+    processes = [context.Process(target=target, args=(*args, start, results)) for args in arguments]
+    for process in processes:
+        process.start()
+    for process in processes:
+        process.join()
+    assert [0] * len(processes) == [process.exitcode for process in processes]
+    return [results.get() for _ in processes]
+
+
+def test_racing_processes_cannot_pass_the_limit_together(tmp_path: Path) -> None:
+    """
+    Six processes performing a message on one pair record exactly the limit of three.
+    """
+    path = tmp_path / "ledger.db"
+    with SQLiteStore(path) as store:
+        store.record(Interaction("a", "ana", BO, "connection_accepted", DAY0, direction="inbound"))
+
+    decisions = [
+        Decision.from_dict(d) for d in race(store_workers.perform_message, [(str(path), BO)] * 6)
+    ]
+
+    assert 3 == sum(d.allowed for d in decisions)
+    assert [("unanswered_limit",)] * 3 == [d.codes for d in decisions if not d.allowed]
+    with SQLiteStore(path) as store:
+        history = store.history("ana", BO)
+        assert ["connection_accepted"] + ["message"] * 3 == [i.kind for i in history]
+        assert 3 == store.relationship("ana", BO).unanswered
+        assert store.verify()
+
+
+def test_overlapping_batches_lose_and_double_nothing(tmp_path: Path) -> None:
+    """
+    Four processes recording overlapping batches store every interaction exactly once.
+    """
+    path = tmp_path / "ledger.db"
+    SQLiteStore(path).close()
+    items = [
+        Interaction(
+            f"i{n:02d}",
+            "ana",
+            BO if n % 3 else "cy",
+            "message",
+            DAY0 + timedelta(hours=(n * 7) % 60),
+            direction="inbound" if n % 4 == 0 else "outbound",
+        )
+        for n in range(60)
+    ]
+    batches = [[i.to_dict() for i in items[k * 10 : k * 10 + 30]] for k in range(4)]
+
+    counts = race(store_workers.record_batch, [(str(path), batch) for batch in batches])
+
+    assert 60 == sum(counts)
+    with SQLiteStore(path) as store:
+        for contact in (BO, "cy"):
+            log = [i for i in items if i.contact == contact]
+            assert sorted(log) == store.history("ana", contact)
+            assert replay(log) == store.relationship("ana", contact)
+        assert store.verify()
