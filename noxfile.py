@@ -74,8 +74,11 @@ def docs(session: nox.Session) -> None:
 @nox.session
 def bench(session: nox.Session) -> None:
     """
-    Run the benchmark suite (not part of a plain `nox`); extra arguments go to pytest.
-    """
-    session.install(".", *nox.project.dependency_groups(PYPROJECT, "bench"))
+    Run the benchmark suite (not part of a plain `nox`); extra arguments go to benchmarks/run.py.
 
-    session.run("python", "-m", "pytest", "benchmarks", "--benchmark-only", *session.posargs)
+    For example `nox -s bench -- --size small check replay`; the report is
+    printed and written to benchmarks/results.json.
+    """
+    session.install(".[postgres]", *nox.project.dependency_groups(PYPROJECT, "bench"))
+
+    session.run("python", "benchmarks/run.py", *session.posargs)

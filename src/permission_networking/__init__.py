@@ -26,6 +26,7 @@ from ._guards import (
 )
 from ._jurisdiction import policy_for
 from ._machine import TRANSITIONS, Transition, state_diagram
+from ._partitions import merge_screenings, screen_partitions
 from ._policy import Policy
 from ._relationship import DEFAULT_ENGAGEMENT_TTL, OptOut, Relationship, replay
 from ._rules import ObligationCheck, Request, Rule, RuleCheck
@@ -115,10 +116,12 @@ __all__ = [
     "can_send_marketing",
     "can_share_value",
     "check",
+    "merge_screenings",
     "policy_for",
     "receipt",
     "replay",
     "require",
     "screen",
+    "screen_partitions",
     "state_diagram",
 ]

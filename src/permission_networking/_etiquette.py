@@ -8,8 +8,8 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Final
 
-from ._decision import Reason, ReasonCode
-from ._rules import Request, Rule, next_call_time
+from ._decision import Reason, ReasonCode, make_reason
+from ._rules import Request, Rule, denied_when, next_call_time
 from ._time import format_instant
 from ._values import Action, Permission, Purpose, RelationshipState
 
@@ -21,15 +21,48 @@ if TYPE_CHECKING:
 __all__ = ["ETIQUETTE_RULES", "JURISDICTION_UNKNOWN_RULE"]
 
 _A = Action
-_C = ReasonCode
 _NONE: Final[tuple[Reason, ...]] = ()
+_ENGAGED_OR_MORE: Final = frozenset({RelationshipState.ENGAGED, RelationshipState.OPTED_IN})
+# Reason codes as plain strings, as Reason's converter would make them.
+_DO_NOT_CONTACT: Final = str(ReasonCode.DO_NOT_CONTACT)
+_UNDELIVERABLE: Final = str(ReasonCode.UNDELIVERABLE)
+_ALREADY_CONNECTED: Final = str(ReasonCode.ALREADY_CONNECTED)
+_REQUEST_PENDING: Final = str(ReasonCode.REQUEST_PENDING)
+_RECENTLY_DECLINED: Final = str(ReasonCode.RECENTLY_DECLINED)
+_NO_SHARED_CONTEXT: Final = str(ReasonCode.NO_SHARED_CONTEXT)
+_NOT_CONNECTED: Final = str(ReasonCode.NOT_CONNECTED)
+_UNANSWERED_LIMIT: Final = str(ReasonCode.UNANSWERED_LIMIT)
+_NOT_ENGAGED: Final = str(ReasonCode.NOT_ENGAGED)
+_COOLING_OFF: Final = str(ReasonCode.COOLING_OFF)
+_RECIPROCITY: Final = str(ReasonCode.RECIPROCITY)
+_RECENT_REFUSAL: Final = str(ReasonCode.RECENT_REFUSAL)
+_NO_INTEREST: Final = str(ReasonCode.NO_INTEREST)
+_CONSENT_WITHDRAWN: Final = str(ReasonCode.CONSENT_WITHDRAWN)
+_CONSENT_EXPIRED: Final = str(ReasonCode.CONSENT_EXPIRED)
+_NO_CONSENT: Final = str(ReasonCode.NO_CONSENT)
+_CONSENT_UNCONFIRMED: Final = str(ReasonCode.CONSENT_UNCONFIRMED)
+_QUIET_HOURS: Final = str(ReasonCode.QUIET_HOURS)
+_NOT_INTRODUCED: Final = str(ReasonCode.NOT_INTRODUCED)
+_NO_OWNER_PERMISSION: Final = str(ReasonCode.NO_OWNER_PERMISSION)
+_JURISDICTION_UNKNOWN: Final = str(ReasonCode.JURISDICTION_UNKNOWN)
+
+# Each rule's check builds the reasons a decision shows; its denial test (see
+# `denied_when`) answers only whether the check would deny, without building
+# them, for `screen` and for the suggestions of a denied decision. Where a
+# condition is more than one comparison both read the same small predicate,
+# and tests/scale holds every test to its check on random relationships.
 
 
+def _do_not_contact_denies(rel: Relationship, req: Request, policy: Policy) -> bool:
+    return rel.do_not_contact
+
+
+@denied_when(_do_not_contact_denies)
 def _do_not_contact(rel: Relationship, req: Request, policy: Policy) -> Sequence[Reason]:
     if rel.do_not_contact:
         return (
-            Reason(
-                _C.DO_NOT_CONTACT,
+            make_reason(
+                _DO_NOT_CONTACT,
                 f"{rel.contact} blocked contact or reported a message as spam",
                 "do_not_contact",
             ),
@@ -37,11 +70,16 @@ def _do_not_contact(rel: Relationship, req: Request, policy: Policy) -> Sequence
     return _NONE
 
 
+def _undeliverable_denies(rel: Relationship, req: Request, policy: Policy) -> bool:
+    return req.channel is not None and req.channel in rel.undeliverable
+
+
+@denied_when(_undeliverable_denies)
 def _undeliverable(rel: Relationship, req: Request, policy: Policy) -> Sequence[Reason]:
     if req.channel is not None and req.channel in rel.undeliverable:
         return (
-            Reason(
-                _C.UNDELIVERABLE,
+            make_reason(
+                _UNDELIVERABLE,
                 f"{rel.contact}'s address on {req.channel.value} bounced",
                 "undeliverable",
             ),
@@ -49,30 +87,58 @@ def _undeliverable(rel: Relationship, req: Request, policy: Policy) -> Sequence[
     return _NONE
 
 
+def _request_pending_until(rel: Relationship, req: Request, policy: Policy) -> datetime | None:
+    requested = rel.connection_requested_at
+    if requested is None:
+        return None
+    until = requested + policy.connection_request_ttl
+    return until if req.at < until else None
+
+
+def _declined_until(rel: Relationship, req: Request, policy: Policy) -> datetime | None:
+    declined = rel.declined_at
+    if declined is None:
+        return None
+    until = declined + policy.decline_backoff
+    return until if req.at < until else None
+
+
+def _connect_denies(rel: Relationship, req: Request, policy: Policy) -> bool:
+    return (
+        rel.connection_at is not None
+        or _request_pending_until(rel, req, policy) is not None
+        or _declined_until(rel, req, policy) is not None
+    )
+
+
+@denied_when(_connect_denies)
 def _connect(rel: Relationship, req: Request, policy: Policy) -> Sequence[Reason]:
-    at = req.at
     found: list[Reason] = []
     if rel.connection_at is not None:
-        found.append(Reason(_C.ALREADY_CONNECTED, f"{rel.contact} is already connected", "connect"))
-    requested = rel.connection_requested_at
-    if requested is not None and at < requested + policy.connection_request_ttl:
-        until = requested + policy.connection_request_ttl
         found.append(
-            Reason(
-                _C.REQUEST_PENDING,
+            make_reason(_ALREADY_CONNECTED, f"{rel.contact} is already connected", "connect")
+        )
+    pending = _request_pending_until(rel, req, policy)
+    if pending is not None:
+        requested = rel.connection_requested_at
+        assert requested is not None  # noqa: S101
+        found.append(
+            make_reason(
+                _REQUEST_PENDING,
                 f"a connection request sent {_day(requested)} is still pending",
                 "connect",
-                until,
+                pending,
             )
         )
-    declined = rel.declined_at
-    if declined is not None and at < declined + policy.decline_backoff:
+    declined = _declined_until(rel, req, policy)
+    if declined is not None:
+        assert rel.declined_at is not None  # noqa: S101
         found.append(
-            Reason(
-                _C.RECENTLY_DECLINED,
-                f"{rel.contact} declined a connection request on {_day(declined)}",
+            make_reason(
+                _RECENTLY_DECLINED,
+                f"{rel.contact} declined a connection request on {_day(rel.declined_at)}",
                 "connect",
-                declined + policy.decline_backoff,
+                declined,
             )
         )
     if (
@@ -82,8 +148,8 @@ def _connect(rel: Relationship, req: Request, policy: Policy) -> Sequence[Reason
         and rel.inbound_request_at is None
     ):
         found.append(
-            Reason(
-                _C.NO_SHARED_CONTEXT,
+            make_reason(
+                _NO_SHARED_CONTEXT,
                 f"a cold request: {rel.contact} was not introduced, has not met you "
                 "and has not reached out",
                 "connect",
@@ -92,11 +158,16 @@ def _connect(rel: Relationship, req: Request, policy: Policy) -> Sequence[Reason
     return found
 
 
+def _reach_denies(rel: Relationship, req: Request, policy: Policy) -> bool:
+    return rel.connected_at is None and rel.introduced_at is None
+
+
+@denied_when(_reach_denies)
 def _reach(rel: Relationship, req: Request, policy: Policy) -> Sequence[Reason]:
     if rel.connected_at is None and rel.introduced_at is None:
         return (
-            Reason(
-                _C.NOT_CONNECTED,
+            make_reason(
+                _NOT_CONNECTED,
                 f"{rel.contact} is not connected, introduced or met",
                 "connected",
             ),
@@ -104,11 +175,16 @@ def _reach(rel: Relationship, req: Request, policy: Policy) -> Sequence[Reason]:
     return _NONE
 
 
+def _unanswered_denies(rel: Relationship, req: Request, policy: Policy) -> bool:
+    return rel.unanswered >= policy.max_unanswered
+
+
+@denied_when(_unanswered_denies)
 def _unanswered(rel: Relationship, req: Request, policy: Policy) -> Sequence[Reason]:
     if rel.unanswered >= policy.max_unanswered:
         return (
-            Reason(
-                _C.UNANSWERED_LIMIT,
+            make_reason(
+                _UNANSWERED_LIMIT,
                 f"{rel.unanswered} messages to {rel.contact} are unanswered "
                 f"(the limit is {policy.max_unanswered}); wait for an answer",
                 "unanswered",
@@ -117,28 +193,49 @@ def _unanswered(rel: Relationship, req: Request, policy: Policy) -> Sequence[Rea
     return _NONE
 
 
+def _engaged(rel: Relationship, req: Request, policy: Policy) -> bool:
+    return rel.state_at(req.at, engagement_ttl=policy.engagement_ttl) in _ENGAGED_OR_MORE
+
+
 def _not_engaged(rel: Relationship, req: Request, policy: Policy, rule: str) -> Reason | None:
-    if rel.state_at(req.at, engagement_ttl=policy.engagement_ttl) >= RelationshipState.ENGAGED:
+    if _engaged(rel, req, policy):
         return None
-    return Reason(
-        _C.NOT_ENGAGED,
+    return make_reason(
+        _NOT_ENGAGED,
         f"{rel.contact} has not engaged in a two-way conversation recently",
         rule,
     )
 
 
+def _cooling_until(rel: Relationship, req: Request, policy: Policy) -> datetime | None:
+    connected = rel.connected_at
+    if connected is None:
+        return None
+    until = connected + policy.cooling_off
+    return until if req.at < until else None
+
+
+def _favor_denies(rel: Relationship, req: Request, policy: Policy) -> bool:
+    return (
+        rel.gives <= rel.asks
+        or _cooling_until(rel, req, policy) is not None
+        or not _engaged(rel, req, policy)
+    )
+
+
+@denied_when(_favor_denies)
 def _favor(rel: Relationship, req: Request, policy: Policy) -> Sequence[Reason]:
     found: list[Reason] = []
     not_engaged = _not_engaged(rel, req, policy, "favor")
     if not_engaged is not None:
         found.append(not_engaged)
-    connected = rel.connected_at
-    if connected is not None and req.at < connected + policy.cooling_off:
-        until = connected + policy.cooling_off
+    until = _cooling_until(rel, req, policy)
+    if until is not None:
+        assert rel.connected_at is not None  # noqa: S101
         found.append(
-            Reason(
-                _C.COOLING_OFF,
-                f"you connected with {rel.contact} on {_day(connected)}; "
+            make_reason(
+                _COOLING_OFF,
+                f"you connected with {rel.contact} on {_day(rel.connected_at)}; "
                 f"wait until {_day(until)} before asking",
                 "favor",
                 until,
@@ -146,8 +243,8 @@ def _favor(rel: Relationship, req: Request, policy: Policy) -> Sequence[Reason]:
         )
     if rel.gives <= rel.asks:
         found.append(
-            Reason(
-                _C.RECIPROCITY,
+            make_reason(
+                _RECIPROCITY,
                 f"you have asked {rel.contact} for {rel.asks} and given {rel.gives}; "
                 "give before you ask",
                 "favor",
@@ -156,16 +253,28 @@ def _favor(rel: Relationship, req: Request, policy: Policy) -> Sequence[Reason]:
     return found
 
 
+def _given_since(rel: Relationship, refused: datetime) -> bool:
+    return rel.last_given_at is not None and rel.last_given_at > refused
+
+
+def _refusal_denies(rel: Relationship, req: Request, policy: Policy) -> bool:
+    refused = rel.last_refusal_at
+    return refused is not None and (
+        req.at < refused + policy.refusal_backoff or not _given_since(rel, refused)
+    )
+
+
+@denied_when(_refusal_denies)
 def _refusal(rel: Relationship, req: Request, policy: Policy) -> Sequence[Reason]:
     refused = rel.last_refusal_at
     if refused is None:
         return _NONE
-    given = rel.last_given_at is not None and rel.last_given_at > refused
+    given = _given_since(rel, refused)
     lapses = refused + policy.refusal_backoff
     if req.at < lapses:
         return (
-            Reason(
-                _C.RECENT_REFUSAL,
+            make_reason(
+                _RECENT_REFUSAL,
                 f"{rel.contact} refused on {_day(refused)}; wait until {_day(lapses)}"
                 + ("" if given else " and give something useful first"),
                 "refusal",
@@ -174,8 +283,8 @@ def _refusal(rel: Relationship, req: Request, policy: Policy) -> Sequence[Reason
         )
     if not given:
         return (
-            Reason(
-                _C.RECENT_REFUSAL,
+            make_reason(
+                _RECENT_REFUSAL,
                 f"{rel.contact} refused on {_day(refused)} and nothing was given since",
                 "refusal",
             ),
@@ -189,24 +298,43 @@ def _interested(rel: Relationship, req: Request, policy: Policy) -> bool:
 
 
 def _no_interest(rel: Relationship, rule: str) -> Reason:
-    return Reason(
-        _C.NO_INTEREST,
+    return make_reason(
+        _NO_INTEREST,
         f"{rel.contact} has not shown interest (an inquiry) recently",
         rule,
     )
 
 
 def _covering(rel: Relationship, req: Request, purpose: object) -> list[Permission]:
+    if not rel.permissions:
+        return []
+    at = req.at
+    channel = req.channel
     return [
         p
         for p in rel.permissions
-        if p.purpose == purpose and p.covers(req.channel) and p.granted_at <= req.at
+        if p.purpose == purpose
+        and (p.channel is None or p.channel is channel)
+        and p.granted_at <= at
     ]
 
 
+def _sales_permission(rel: Relationship, req: Request) -> bool:
+    if not rel.permissions:
+        return False
+    at = req.at
+    return any(p.is_active(at) for p in _covering(rel, req, req.purpose or Purpose.SALES))
+
+
+def _pitch_denies(rel: Relationship, req: Request, policy: Policy) -> bool:
+    if _sales_permission(rel, req):
+        return False
+    return not _interested(rel, req, policy) or not _engaged(rel, req, policy)
+
+
+@denied_when(_pitch_denies)
 def _pitch(rel: Relationship, req: Request, policy: Policy) -> Sequence[Reason]:
-    purpose = req.purpose or Purpose.SALES
-    if any(p.is_active(req.at) for p in _covering(rel, req, purpose)):
+    if _sales_permission(rel, req):
         return _NONE
     found: list[Reason] = []
     not_engaged = _not_engaged(rel, req, policy, "pitch")
@@ -217,37 +345,76 @@ def _pitch(rel: Relationship, req: Request, policy: Policy) -> Sequence[Reason]:
     return found
 
 
+def _opt_in_pending_until(rel: Relationship, req: Request, policy: Policy) -> datetime | None:
+    requested = rel.opt_in_requested_at
+    if requested is None or (rel.last_answer_at is not None and rel.last_answer_at >= requested):
+        return None
+    until = requested + policy.request_ttl
+    return until if req.at < until else None
+
+
+def _opt_in_declined_until(rel: Relationship, req: Request, policy: Policy) -> datetime | None:
+    requested = rel.opt_in_requested_at
+    refused = rel.last_refusal_at
+    if requested is None or refused is None or refused < requested:
+        return None
+    until = refused + policy.opt_in_backoff
+    return until if req.at < until else None
+
+
+def _request_opt_in_denies(rel: Relationship, req: Request, policy: Policy) -> bool:
+    return (
+        not _interested(rel, req, policy)
+        or _opt_in_pending_until(rel, req, policy) is not None
+        or _opt_in_declined_until(rel, req, policy) is not None
+        or not _engaged(rel, req, policy)
+    )
+
+
+@denied_when(_request_opt_in_denies)
 def _request_opt_in(rel: Relationship, req: Request, policy: Policy) -> Sequence[Reason]:
-    at = req.at
     found: list[Reason] = []
     not_engaged = _not_engaged(rel, req, policy, "request_opt_in")
     if not_engaged is not None:
         found.append(not_engaged)
     if not _interested(rel, req, policy):
         found.append(_no_interest(rel, "request_opt_in"))
-    requested = rel.opt_in_requested_at
-    if requested is not None:
-        answered = rel.last_answer_at is not None and rel.last_answer_at >= requested
-        if not answered and at < requested + policy.request_ttl:
-            found.append(
-                Reason(
-                    _C.REQUEST_PENDING,
-                    f"the opt-in request of {_day(requested)} is still unanswered",
-                    "request_opt_in",
-                    requested + policy.request_ttl,
-                )
+    pending = _opt_in_pending_until(rel, req, policy)
+    if pending is not None:
+        assert rel.opt_in_requested_at is not None  # noqa: S101
+        found.append(
+            make_reason(
+                _REQUEST_PENDING,
+                f"the opt-in request of {_day(rel.opt_in_requested_at)} is still unanswered",
+                "request_opt_in",
+                pending,
             )
-        refused = rel.last_refusal_at
-        if refused is not None and refused >= requested and at < refused + policy.opt_in_backoff:
-            found.append(
-                Reason(
-                    _C.RECENTLY_DECLINED,
-                    f"{rel.contact} declined the opt-in request on {_day(refused)}",
-                    "request_opt_in",
-                    refused + policy.opt_in_backoff,
-                )
+        )
+    declined = _opt_in_declined_until(rel, req, policy)
+    if declined is not None:
+        assert rel.last_refusal_at is not None  # noqa: S101
+        found.append(
+            make_reason(
+                _RECENTLY_DECLINED,
+                f"{rel.contact} declined the opt-in request on {_day(rel.last_refusal_at)}",
+                "request_opt_in",
+                declined,
             )
+        )
     return found
+
+
+def _active_express(
+    rel: Relationship, req: Request, policy: Policy, purpose: object
+) -> Permission | None:
+    if not rel.permissions:
+        return None
+    at = req.at
+    ttl = policy.express_consent_ttl
+    for permission in _covering(rel, req, purpose):
+        if permission.is_active(at) and (ttl is None or at < permission.granted_at + ttl):
+            return permission
+    return None
 
 
 def express_consent(
@@ -261,33 +428,48 @@ def express_consent(
     """
     at = req.at
     purpose = req.purpose or Purpose.MARKETING
-    what = f"{purpose} on {req.channel.value if req.channel else 'an unknown channel'}"
+    active = _active_express(rel, req, policy, purpose)
+    if active is not None:
+        return active, None
     latest: Permission | None = None
     for permission in _covering(rel, req, purpose):
-        ttl = policy.express_consent_ttl
-        if permission.is_active(at) and (ttl is None or at < permission.granted_at + ttl):
-            return permission, None
         if latest is None or permission.granted_at > latest.granted_at:
             latest = permission
+    what = f"{purpose} on {req.channel or 'an unknown channel'}"
     if latest is not None and latest.withdrawn_at is not None and latest.withdrawn_at <= at:
-        return None, Reason(_C.CONSENT_WITHDRAWN, f"{rel.contact} withdrew consent to {what}", rule)
+        return None, make_reason(
+            _CONSENT_WITHDRAWN, f"{rel.contact} withdrew consent to {what}", rule
+        )
     if rel.opted_out(purpose, req.channel, at):
-        return None, Reason(_C.CONSENT_WITHDRAWN, f"{rel.contact} opted out of {what}", rule)
+        return None, make_reason(_CONSENT_WITHDRAWN, f"{rel.contact} opted out of {what}", rule)
     if latest is not None:
-        return None, Reason(_C.CONSENT_EXPIRED, f"{rel.contact}'s consent to {what} lapsed", rule)
-    return None, Reason(_C.NO_CONSENT, f"{rel.contact} has not given consent to {what}", rule)
+        return None, make_reason(
+            _CONSENT_EXPIRED, f"{rel.contact}'s consent to {what} lapsed", rule
+        )
+    return None, make_reason(_NO_CONSENT, f"{rel.contact} has not given consent to {what}", rule)
 
 
+def _unconfirmed(permission: Permission, req: Request, policy: Policy) -> bool:
+    return policy.double_opt_in and (
+        permission.confirmed_at is None or permission.confirmed_at > req.at
+    )
+
+
+def _marketing_denies(rel: Relationship, req: Request, policy: Policy) -> bool:
+    permission = _active_express(rel, req, policy, req.purpose or Purpose.MARKETING)
+    return permission is None or _unconfirmed(permission, req, policy)
+
+
+@denied_when(_marketing_denies)
 def _marketing(rel: Relationship, req: Request, policy: Policy) -> Sequence[Reason]:
     permission, reason = express_consent(rel, req, policy, "marketing")
     if reason is not None:
         return (reason,)
-    if policy.double_opt_in and (
-        permission is None or permission.confirmed_at is None or permission.confirmed_at > req.at
-    ):
+    assert permission is not None  # noqa: S101
+    if _unconfirmed(permission, req, policy):
         return (
-            Reason(
-                _C.CONSENT_UNCONFIRMED,
+            make_reason(
+                _CONSENT_UNCONFIRMED,
                 f"{rel.contact} has not confirmed the opt-in (double opt-in is required)",
                 "marketing",
             ),
@@ -295,18 +477,36 @@ def _marketing(rel: Relationship, req: Request, policy: Policy) -> Sequence[Reas
     return _NONE
 
 
+_MARKETING_OBLIGATIONS: Final = ("include_unsubscribe", "identify_sender")
+
+
 def _marketing_obligations(rel: Relationship, req: Request, policy: Policy) -> Sequence[str]:
-    return ("include_unsubscribe", "identify_sender")
+    return _MARKETING_OBLIGATIONS
 
 
-def _meeting(rel: Relationship, req: Request, policy: Policy) -> Sequence[Reason]:
+def _meeting_asked(rel: Relationship, req: Request, policy: Policy) -> bool:
     asked = rel.meeting_requested_at
-    if asked is not None and asked <= req.at < asked + policy.engagement_ttl:
+    return asked is not None and asked <= req.at < asked + policy.engagement_ttl
+
+
+def _meeting_denies(rel: Relationship, req: Request, policy: Policy) -> bool:
+    return not _meeting_asked(rel, req, policy) and not _engaged(rel, req, policy)
+
+
+@denied_when(_meeting_denies)
+def _meeting(rel: Relationship, req: Request, policy: Policy) -> Sequence[Reason]:
+    if _meeting_asked(rel, req, policy):
         return _NONE
     not_engaged = _not_engaged(rel, req, policy, "meeting")
     return _NONE if not_engaged is None else (not_engaged,)
 
 
+def _call_hours_denies(rel: Relationship, req: Request, policy: Policy) -> bool:
+    zone = rel.timezone
+    return zone is not None and next_call_time(req.at, zone, policy.call_hours) is not None
+
+
+@denied_when(_call_hours_denies)
 def _call_hours(rel: Relationship, req: Request, policy: Policy) -> Sequence[Reason]:
     if rel.timezone is None:
         return _NONE
@@ -325,8 +525,8 @@ def quiet_hours(
         return _NONE
     start, end = hours
     return (
-        Reason(
-            _C.QUIET_HOURS,
+        make_reason(
+            _QUIET_HOURS,
             f"it is outside {start:02d}:00-{end:02d}:00 in {rel.contact}'s zone ({rel.timezone})",
             rule,
             opens,
@@ -334,27 +534,43 @@ def quiet_hours(
     )
 
 
+def _introduced_in_group(rel: Relationship, req: Request) -> bool:
+    return req.group is not None and req.group in rel.groups_introduced
+
+
+def _owner_allows(rel: Relationship, req: Request) -> bool:
+    group = req.group
+    if group is None or not rel.permissions:
+        return False
+    at = req.at
+    return any(
+        p.group == group and p.grantor == rel.contact and p.is_active(at)
+        for p in _covering(rel, req, req.purpose or Purpose.GROUP_PROMOTION)
+    )
+
+
+def _group_denies(rel: Relationship, req: Request, policy: Policy) -> bool:
+    return not _introduced_in_group(rel, req) or not _owner_allows(rel, req)
+
+
+@denied_when(_group_denies)
 def _group(rel: Relationship, req: Request, policy: Policy) -> Sequence[Reason]:
     group = req.group
     found: list[Reason] = []
-    if group is None or group not in rel.groups_introduced:
+    if not _introduced_in_group(rel, req):
         found.append(
-            Reason(
-                _C.NOT_INTRODUCED,
+            make_reason(
+                _NOT_INTRODUCED,
                 "introduce yourself in the group before promoting there"
                 if group is None
                 else f"you have not introduced yourself in {group!r}",
                 "group",
             )
         )
-    purpose = req.purpose or Purpose.GROUP_PROMOTION
-    if group is None or not any(
-        p.group == group and p.grantor == rel.contact and p.is_active(req.at)
-        for p in _covering(rel, req, purpose)
-    ):
+    if not _owner_allows(rel, req):
         found.append(
-            Reason(
-                _C.NO_OWNER_PERMISSION,
+            make_reason(
+                _NO_OWNER_PERMISSION,
                 "no group was named, so no owner has allowed promotion"
                 if group is None
                 else f"{rel.contact}, the owner of {group!r}, has not allowed promotion",
@@ -364,11 +580,16 @@ def _group(rel: Relationship, req: Request, policy: Policy) -> Sequence[Reason]:
     return found
 
 
+def _warns_only(rel: Relationship, req: Request, policy: Policy) -> bool:
+    return False
+
+
+@denied_when(_warns_only)
 def _jurisdiction_unknown(rel: Relationship, req: Request, policy: Policy) -> Sequence[Reason]:
     if req.commercial:
         return (
-            Reason(
-                _C.JURISDICTION_UNKNOWN,
+            make_reason(
+                _JURISDICTION_UNKNOWN,
                 "no law could be chosen for this commercial action: "
                 f"{rel.contact}'s jurisdiction is "
                 + ("unknown" if rel.jurisdiction is None else f"{rel.jurisdiction!r}"),

@@ -5,12 +5,12 @@ The guards: `check`, `require` and the `can_*` shortcuts.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Final, Protocol
+from typing import TYPE_CHECKING, Final, NamedTuple, Protocol, TypeAlias
 
-from ._decision import WARNING_CODES, Decision, Reason, ReasonCode
+from ._decision import WARNING_CODES, Decision, Reason, ReasonCode, make_decision
 from ._jurisdiction import policy_for
 from ._relationship import Relationship
-from ._rules import Request
+from ._rules import DENIAL_TESTS, DenialTest, Request, Rule
 from ._time import Instant, now, parse_instant
 from ._values import Action, Channel, Purpose, PurposeLike, enum_value, purpose_value
 from .exceptions import InvalidInteraction, InvalidRequest, PermissionDenied
@@ -71,6 +71,7 @@ def resolve_at(at: Instant | None) -> datetime:
 _Resolved = tuple[Action, Channel | None, PurposeLike | None, str | None]
 _RESOLVED: dict[tuple[object, object, object, object], _Resolved] = {}
 _RESOLVED_MAX = 4096
+_new_request = tuple.__new__
 
 
 def _resolve(
@@ -107,18 +108,15 @@ def make_request(
     """
     key = (action, channel, purpose, group)
     try:
-        resolved = _RESOLVED.get(key)
+        act, chan, purp, grp = _RESOLVED[key]
+    except KeyError:
+        act, chan, purp, grp = resolved = _resolve(action, channel, purpose, group)
+        if len(_RESOLVED) >= _RESOLVED_MAX:
+            _RESOLVED.clear()
+        _RESOLVED[key] = resolved
     except TypeError:
-        resolved = None
-        key = None  # type: ignore[assignment]
-    if resolved is None:
-        resolved = _resolve(action, channel, purpose, group)
-        if key is not None:
-            if len(_RESOLVED) >= _RESOLVED_MAX:
-                _RESOLVED.clear()
-            _RESOLVED[key] = resolved
-    act, chan, purp, grp = resolved
-    return tuple.__new__(Request, (act, at, chan, purp, grp))
+        act, chan, purp, grp = _resolve(action, channel, purpose, group)
+    return _new_request(Request, (act, at, chan, purp, grp))
 
 
 def _rule_error(rule: str, error: Exception) -> Reason:
@@ -129,6 +127,66 @@ def _rule_error(rule: str, error: Exception) -> Reason:
     )
 
 
+Tests: TypeAlias = "tuple[tuple[Policy, DenialTest | None, Rule], ...]"
+"""
+A plan's rules, each with its part and its denial test (None: run the check).
+"""
+
+
+class _Plan(NamedTuple):
+    """
+    What deciding one action under one policy takes, worked out once.
+
+    Attributes:
+        rules: Every ``(part, rule)`` that decides the action, in order.
+        tests: The same, each with its rule's denial test (None: run the check).
+        obligations: The ``(part, rule)`` pairs whose rules oblige the sender.
+        suggested: The actions a denial suggests if allowed, each with its
+            default channel, its purpose and its tests.
+    """
+
+    rules: tuple[tuple[Policy, Rule], ...]
+    tests: Tests
+    obligations: tuple[tuple[Policy, Rule], ...]
+    suggested: tuple[tuple[Action, Channel | None, PurposeLike | None, Tests], ...]
+
+
+# Plans by id(policy); each entry keeps its policy alive, so the id cannot be reused.
+_PLANS: dict[int, tuple[Policy, dict[Action, _Plan]]] = {}
+_PLANS_MAX = 256
+
+
+def _plans(policy: Policy) -> dict[Action, _Plan]:
+    entry = _PLANS.get(id(policy))
+    if entry is not None and entry[0] is policy:
+        return entry[1]
+    tests = {
+        action: tuple(
+            (leaf, DENIAL_TESTS.get(rule.check), rule) for leaf, rule in policy.plan(action)
+        )
+        for action in Action
+    }
+    plans = {
+        action: _Plan(
+            policy.plan(action),
+            tests[action],
+            tuple(
+                (leaf, rule) for leaf, rule in policy.plan(action) if rule.obligations is not None
+            ),
+            tuple(
+                (other, DEFAULT_CHANNEL.get(other), DEFAULT_PURPOSE.get(other), tests[other])
+                for other in SUGGESTED
+                if other is not action
+            ),
+        )
+        for action in Action
+    }
+    if len(_PLANS) >= _PLANS_MAX:
+        _PLANS.clear()
+    _PLANS[id(policy)] = (policy, plans)
+    return plans
+
+
 def evaluate(
     relationship: Relationship, request: Request, policy: Policy
 ) -> tuple[list[Reason], list[Reason]]:
@@ -137,9 +195,15 @@ def evaluate(
 
     A rule that raises denies with ``rule_error``: never allow on error.
     """
+    return _evaluate(relationship, request, _plans(policy)[request.action].rules)
+
+
+def _evaluate(
+    relationship: Relationship, request: Request, rules: tuple[tuple[Policy, Rule], ...]
+) -> tuple[list[Reason], list[Reason]]:
     reasons: list[Reason] = []
     warnings: list[Reason] = []
-    for leaf, rule in policy.plan(request.action):
+    for leaf, rule in rules:
         try:
             found = rule.check(relationship, request, leaf)
             if found:
@@ -151,6 +215,33 @@ def evaluate(
         except Exception as error:  # noqa: BLE001
             reasons.append(_rule_error(rule.name, error))
     return reasons, warnings
+
+
+def plan_tests(policy: Policy, action: Action) -> Tests:
+    """
+    Return the denial tests that decide *action* under *policy*, for `passes`.
+    """
+    return _plans(policy)[action].tests
+
+
+def passes(relationship: Relationship, request: Request, tests: Tests) -> bool:
+    """
+    Whether no rule of *tests* (a plan's) denies *request*: the allowed path without reasons.
+
+    A rule that raises denies, as in `evaluate`.
+    """
+    try:
+        for leaf, test, rule in tests:
+            if test is not None:
+                if test(relationship, request, leaf):
+                    return False
+            else:
+                for reason in rule.check(relationship, request, leaf):
+                    if reason.code not in WARNING_CODES:
+                        return False
+    except Exception:  # noqa: BLE001
+        return False
+    return True
 
 
 def _unique(reasons: list[Reason]) -> tuple[Reason, ...]:
@@ -166,35 +257,91 @@ def _unique(reasons: list[Reason]) -> tuple[Reason, ...]:
     return tuple(kept.values())
 
 
-def _obligations(relationship: Relationship, request: Request, policy: Policy) -> tuple[str, ...]:
+def _obligations(
+    relationship: Relationship, request: Request, rules: tuple[tuple[Policy, Rule], ...]
+) -> tuple[str, ...]:
     found: dict[str, None] = {}
-    for leaf, rule in policy.plan(request.action):
-        if rule.obligations is not None:
-            found.update(dict.fromkeys(rule.obligations(relationship, request, leaf)))
+    for leaf, rule in rules:
+        assert rule.obligations is not None  # noqa: S101
+        found.update(dict.fromkeys(rule.obligations(relationship, request, leaf)))
     return tuple(found)
 
 
-def suggestions(relationship: Relationship, request: Request, policy: Policy) -> tuple[Action, ...]:
+Alternatives: TypeAlias = "tuple[tuple[Action, Request, Tests], ...]"
+"""
+The suggested actions a denied request is checked for, each as its own request with its plan.
+"""
+
+
+def alternatives(request: Request, policy: Policy) -> Alternatives:
+    """
+    Return what `suggestions` checks for a denial of *request*; the same for a whole audience.
+    """
+    at = request.at
+    channel = request.channel
+    group = request.group
+    return tuple(
+        (
+            action,
+            _new_request(
+                Request,
+                (action, at, default if channel is None else channel, purpose, group),
+            ),
+            tests,
+        )
+        for action, default, purpose, tests in _plans(policy)[request.action].suggested
+    )
+
+
+_SUGGESTIONS: dict[tuple[Action, ...], tuple[Action, ...]] = {}
+
+
+def suggestions(
+    relationship: Relationship,
+    request: Request,
+    policy: Policy,
+    checked: Alternatives | None = None,
+) -> tuple[Action, ...]:
     """
     Return the suggested actions that *policy* allows now, in their order.
+
+    *checked* is ``alternatives(request, policy)`` when already known.
     """
+    if checked is None:
+        checked = alternatives(request, policy)
     found: list[Action] = []
-    for action in SUGGESTED:
-        if action is request.action:
+    for action, other, tests in checked:
+        # passes(), inlined: this loop runs for every denial.
+        try:
+            for leaf, test, rule in tests:
+                if test is not None:
+                    if test(relationship, other, leaf):
+                        break
+                elif any(
+                    r.code not in WARNING_CODES for r in rule.check(relationship, other, leaf)
+                ):
+                    break
+            else:
+                found.append(action)
+        except Exception:  # noqa: BLE001, S112
             continue
-        other = tuple.__new__(
-            Request,
-            (
-                action,
-                request.at,
-                request.channel if request.channel is not None else DEFAULT_CHANNEL.get(action),
-                DEFAULT_PURPOSE.get(action),
-                request.group,
-            ),
-        )
-        if not evaluate(relationship, other, policy)[0]:
-            found.append(action)
-    return tuple(found)
+    suggested = tuple(found)
+    # Few distinct tuples exist (subsets of SUGGESTED): share one of each, so that a
+    # screening's many denied decisions do not each hold, and the collector track, a copy.
+    return _SUGGESTIONS.setdefault(suggested, suggested)
+
+
+_TEXT: Final[dict[object, str]] = {
+    **{channel: channel.value for channel in Channel},
+    **{purpose: purpose.value for purpose in Purpose},
+}
+
+
+def _text(value: object) -> str | None:
+    if value is None:
+        return None
+    text = _TEXT.get(value)
+    return str(value) if text is None else text
 
 
 def decide(
@@ -202,49 +349,53 @@ def decide(
     request: Request,
     policy: Policy,
     found: tuple[list[Reason], list[Reason]] | None = None,
+    checked: Alternatives | None = None,
 ) -> Decision:
     """
     Build the `Decision` for *request* (from *found*, the output of `evaluate`, when known).
+
+    *checked* is ``alternatives(request, policy)`` when already known.
     """
-    reasons, warnings = evaluate(relationship, request, policy) if found is None else found
+    plan = _plans(policy)[request.action]
+    reasons, warnings = _evaluate(relationship, request, plan.rules) if found is None else found
     obligations: tuple[str, ...] = ()
-    if not reasons:
+    if not reasons and plan.obligations:
         try:
-            obligations = _obligations(relationship, request, policy)
+            obligations = _obligations(relationship, request, plan.obligations)
         except Exception as error:  # noqa: BLE001
             reasons = [_rule_error("obligations", error)]
     at = request.at
     state = relationship.state_at(at, engagement_ttl=policy.engagement_ttl)
-    channel = request.channel
-    purpose = request.purpose
     if not reasons:
-        return Decision(
+        return make_decision(
             request.action,
             True,  # noqa: FBT003
             state,
             at,
             policy.name,
             (),
-            _unique(warnings),
+            _unique(warnings) if warnings else (),
             obligations,
             None,
             (),
-            None,
             relationship.sender,
             relationship.contact,
-            None if channel is None else channel.value,
-            None if purpose is None else str(purpose),
+            _text(request.channel),
+            _text(request.purpose),
             request.group,
         )
     unique = _unique(reasons)
     retry_at = None
-    if all(reason.until is not None for reason in unique):
-        retry_at = max(reason.until for reason in unique if reason.until is not None)
-    try:
-        suggested = suggestions(relationship, request, policy)
-    except Exception:  # noqa: BLE001
-        suggested = ()
-    return Decision(
+    for reason in unique:
+        until = reason.until
+        if until is None:
+            retry_at = None
+            break
+        if retry_at is None or until > retry_at:
+            retry_at = until
+    # Never raises: a rule that fails while suggesting only leaves its action out.
+    suggested = suggestions(relationship, request, policy, checked)
+    return make_decision(
         request.action,
         False,  # noqa: FBT003
         state,
@@ -255,11 +406,10 @@ def decide(
         (),
         retry_at,
         suggested,
-        None,
         relationship.sender,
         relationship.contact,
-        None if channel is None else channel.value,
-        None if purpose is None else str(purpose),
+        _text(request.channel),
+        _text(request.purpose),
         request.group,
     )
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta
+from itertools import compress, count, islice
+from operator import attrgetter, eq
 from typing import Any, Final, Self
 
 import attrs
@@ -30,7 +32,7 @@ from ._values import (
 from .exceptions import ConflictError, InvalidInteraction
 
 
-__all__ = ["DEFAULT_ENGAGEMENT_TTL", "OptOut", "Relationship", "replay"]
+__all__ = ["DEFAULT_ENGAGEMENT_TTL", "OptOut", "Relationship", "extend", "replay"]
 
 DEFAULT_ENGAGEMENT_TTL: Final = timedelta(days=365)
 """
@@ -41,6 +43,11 @@ _K = InteractionKind
 _IN = Direction.INBOUND
 _OUT = Direction.OUTBOUND
 _S = RelationshipState
+# Module constants: looking a member up on its enum class costs more than a global.
+_STRANGER: Final = _S.STRANGER
+_CONNECTED: Final = _S.CONNECTED
+_ENGAGED: Final = _S.ENGAGED
+_OPTED_IN: Final = _S.OPTED_IN
 
 # Derived from TRANSITIONS, so the fold cannot disagree with the diagram.
 _CONNECTS = kinds_where(target=_S.CONNECTED, source=_S.STRANGER) | kinds_where(
@@ -229,14 +236,14 @@ class Relationship:
         """
         for permission in self.permissions:
             if permission.purpose in COMMERCIAL_PURPOSES and permission.is_active(at):
-                return _S.OPTED_IN
+                return _OPTED_IN
         connected_at = self.connected_at
         if connected_at is None or connected_at > at:
-            return _S.STRANGER
+            return _STRANGER
         engaged_at = self.engaged_at
         if engaged_at is not None and engaged_at <= at < engaged_at + engagement_ttl:
-            return _S.ENGAGED
-        return _S.CONNECTED
+            return _ENGAGED
+        return _CONNECTED
 
     def permissions_at(
         self,
@@ -282,42 +289,21 @@ class Relationship:
             InvalidInteraction: It belongs to another pair, or it does not sort
                 after the last interaction (use `replay` for out-of-order logs).
         """
-        if interaction.sender != self.sender or interaction.contact != self.contact:
-            raise InvalidInteraction(
-                "interaction",
-                interaction.id,
-                f"belongs to ({interaction.sender!r}, {interaction.contact!r}), "
-                f"not ({self.sender!r}, {self.contact!r})",
-            )
-        if self.as_of is not None and (interaction.at, interaction.id) <= (
-            self.as_of,
-            self.last_id or "",
-        ):
-            raise InvalidInteraction(
-                "at",
-                interaction.at.isoformat(),
-                f"interaction {interaction.id!r} does not sort after the last one applied "
-                f"({self.last_id!r} at {self.as_of.isoformat()}); use replay() for "
-                "logs that arrive out of order",
-            )
-        fold = _Fold.thaw(self)
-        fold.step(interaction)
-        return fold.freeze()
+        return extend(self, (interaction,))
 
     def to_dict(self) -> dict[str, Any]:
         """
         Return a JSON-safe dict that `from_dict` turns back into an equal relationship.
         """
-        out: dict[str, Any] = {}
-        for name in _FIELD_NAMES:
-            value = getattr(self, name)
-            if isinstance(value, datetime):
-                value = format_instant(value)
-            elif name in {"undeliverable", "groups_introduced"}:
-                value = sorted(value)
-            elif name in {"permissions", "opt_outs"}:
-                value = [item.to_dict() for item in value]
-            out[name] = value
+        out: dict[str, Any] = dict(zip(_FIELD_NAMES, _fields(self), strict=True))
+        for name in _TIME_FIELD_NAMES:
+            value = out[name]
+            if value is not None:
+                out[name] = format_instant(value)
+        out["undeliverable"] = sorted(self.undeliverable)
+        out["groups_introduced"] = sorted(self.groups_introduced)
+        out["permissions"] = [item.to_dict() for item in self.permissions]
+        out["opt_outs"] = [item.to_dict() for item in self.opt_outs]
         return out
 
     @classmethod
@@ -330,7 +316,7 @@ class Relationship:
         """
         values: dict[str, Any] = {}
         for name, value in data.items():
-            if name not in _FIELD_NAMES:
+            if name not in _FIELD_SET:
                 raise InvalidInteraction("relationship", name, "unknown field")
             if value is not None and name in _TIME_FIELDS:
                 values[name] = instant_value(name, value)
@@ -351,11 +337,14 @@ _FIELD_NAMES = tuple(field.name for field in attrs.fields(Relationship))
 _TIME_FIELDS = frozenset(
     field.name for field in attrs.fields(Relationship) if "datetime" in str(field.type)
 )
+_FIELD_SET = frozenset(_FIELD_NAMES)
+_TIME_FIELD_NAMES = tuple(name for name in _FIELD_NAMES if name in _TIME_FIELDS)
 _SCALAR_FIELDS = tuple(
     name
     for name in _FIELD_NAMES
     if name not in {"undeliverable", "permissions", "opt_outs", "groups_introduced"}
 )
+_fields = attrgetter(*_FIELD_NAMES)
 
 
 class _Fold:
@@ -400,11 +389,48 @@ class _Fold:
     groups: set[str]
     bounced: set[Channel]
 
+    def __init__(self, sender: str, contact: str) -> None:
+        # A pair with an empty log: Relationship's defaults (the tests hold the two equal).
+        self.sender = sender
+        self.contact = contact
+        self.connected_at = None
+        self.connection_at = None
+        self.engaged_at = None
+        self.last_inbound_at = None
+        self.last_outbound_at = None
+        self.last_answer_at = None
+        self.unanswered = 0
+        self.gives = 0
+        self.asks = 0
+        self.last_given_at = None
+        self.interest_at = None
+        self.last_purchase_at = None
+        self.soft_opt_in_at = None
+        self.last_refusal_at = None
+        self.introduced_at = None
+        self.introducer = None
+        self.referral_available = False
+        self.connection_requested_at = None
+        self.inbound_request_at = None
+        self.declined_at = None
+        self.opt_in_requested_at = None
+        self.meeting_requested_at = None
+        self.do_not_contact = False
+        self.timezone = None
+        self.jurisdiction = None
+        self.version = 0
+        self.as_of = None
+        self.last_id = None
+        self.perms = {}
+        self.outs = {}
+        self.groups = set()
+        self.bounced = set()
+
     @classmethod
     def thaw(cls, relationship: Relationship) -> _Fold:
         fold = cls.__new__(cls)
-        for name in _SCALAR_FIELDS:
-            setattr(fold, name, getattr(relationship, name))
+        for set_slot, value in zip(_FOLD_SETTERS, _scalars(relationship), strict=True):
+            set_slot(fold, value)
         fold.perms = {(p.purpose, p.channel, p.group): p for p in relationship.permissions}
         fold.outs = {(o.purpose, o.channel): o for o in relationship.opt_outs}
         fold.groups = set(relationship.groups_introduced)
@@ -412,52 +438,82 @@ class _Fold:
         return fold
 
     def freeze(self) -> Relationship:
-        values = {name: getattr(self, name) for name in _SCALAR_FIELDS}
-        return Relationship(
-            **values,
-            permissions=tuple(self.perms.values()),
-            opt_outs=tuple(self.outs.values()),
-            groups_introduced=frozenset(self.groups),
-            undeliverable=frozenset(self.bounced),
-        )
+        # As Relationship(...) would build it (it has no validators or
+        # converters), through the slots' descriptors: about twice as fast.
+        relationship = _new(Relationship)
+        for set_field, value in zip(_SCALAR_SETTERS, _scalars(self), strict=True):
+            set_field(relationship, value)
+        _set_permissions(relationship, tuple(self.perms.values()))
+        _set_opt_outs(relationship, tuple(self.outs.values()))
+        _set_groups_introduced(relationship, frozenset(self.groups))
+        _set_undeliverable(relationship, frozenset(self.bounced))
+        return relationship
+
+    def follow(self, interaction: Interaction) -> None:
+        """
+        Step on *interaction*, which must be of this pair and sort after the last one.
+
+        Raises:
+            InvalidInteraction: It does not; the fold is left as it was.
+        """
+        if interaction.sender != self.sender or interaction.contact != self.contact:
+            raise InvalidInteraction(
+                "interaction",
+                interaction.id,
+                f"belongs to ({interaction.sender!r}, {interaction.contact!r}), "
+                f"not ({self.sender!r}, {self.contact!r})",
+            )
+        if self.as_of is not None and (interaction.at, interaction.id) <= (
+            self.as_of,
+            self.last_id or "",
+        ):
+            raise InvalidInteraction(
+                "at",
+                interaction.at.isoformat(),
+                f"interaction {interaction.id!r} does not sort after the last one applied "
+                f"({self.last_id!r} at {self.as_of.isoformat()}); use replay() for "
+                "logs that arrive out of order",
+            )
+        self.step(interaction)
 
     def step(self, i: Interaction) -> None:  # noqa: C901, PLR0912
-        kind = i.kind
-        direction = i.direction
         at = i.at
+        inbound = i.direction is _IN
+        fact, counted, joint, transition, engages, commercial, handler = (
+            _INBOUND_EFFECTS if inbound else _OUTBOUND_EFFECTS
+        )[i.kind]
         self.version += 1
         self.as_of = at
         self.last_id = i.id
-        if kind not in _FACTS:
-            if direction is _IN:
+        if not fact:
+            if inbound:
                 self.last_inbound_at = at
                 self.last_answer_at = at
                 self.unanswered = 0
-                if i.channel in self.bounced:
+                if self.bounced:
                     self.bounced.discard(i.channel)
             else:
                 self.last_outbound_at = at
-                if kind in _COUNTED_OUTBOUND:
+                if counted:
                     self.unanswered += 1
-            if kind in _JOINT:
+            if joint:
                 self.last_answer_at = at
                 self.unanswered = 0
-        pair = (kind, direction)
-        if pair in _RESETS:
-            self.reset()
-        elif pair in _CONNECTS:
-            if self.connected_at is None:
-                self.connected_at = at
-            if pair in _MUTUAL:
-                if self.connection_at is None:
-                    self.connection_at = at
-                self.connection_requested_at = None
-                self.inbound_request_at = None
-            if pair in _ENGAGES:
-                self.engaged_at = at
-        if kind in _COMMERCIAL_MESSAGES and direction is _OUT and i.channel.is_electronic:
+        if transition:
+            if transition == _RESET:
+                self.reset()
+            else:
+                if self.connected_at is None:
+                    self.connected_at = at
+                if transition == _MUTUAL_CONNECT:
+                    if self.connection_at is None:
+                        self.connection_at = at
+                    self.connection_requested_at = None
+                    self.inbound_request_at = None
+                if engages:
+                    self.engaged_at = at
+        if commercial and i.channel.is_electronic:
             self.referral_available = False
-        handler = _HANDLERS.get(kind)
         if handler is not None:
             handler(self, i)
 
@@ -659,8 +715,98 @@ _HANDLERS: dict[InteractionKind, Callable[[_Fold, Interaction], None]] = {
 }
 
 
-def _sort_key(i: Interaction) -> tuple[datetime, str]:
-    return (i.at, i.id)
+_NO_TRANSITION: Final = 0
+_RESET: Final = 1
+_CONNECT: Final = 2
+_MUTUAL_CONNECT: Final = 3
+
+_Effect = tuple[bool, bool, bool, int, bool, bool, "Callable[[_Fold, Interaction], None] | None"]
+
+
+def _effect(kind: InteractionKind, direction: Direction) -> _Effect:
+    """
+    What an interaction of *kind* in *direction* does to the fold, worked out once.
+
+    The flags, in `_Fold.step`'s order: a fact about the contact (no answer,
+    no outbound); an outbound that counts as unanswered; a joint act that
+    answers; the transition (none, reset, connect, mutual connect); whether
+    it engages; a commercial outbound message (ends the referral exemption
+    when electronic); the kind's handler.
+    """
+    pair = (kind, direction)
+    if pair in _RESETS:
+        transition = _RESET
+    elif pair in _CONNECTS:
+        transition = _MUTUAL_CONNECT if pair in _MUTUAL else _CONNECT
+    else:
+        transition = _NO_TRANSITION
+    return (
+        kind in _FACTS,
+        kind in _COUNTED_OUTBOUND,
+        kind in _JOINT,
+        transition,
+        transition in {_CONNECT, _MUTUAL_CONNECT} and pair in _ENGAGES,
+        kind in _COMMERCIAL_MESSAGES and direction is _OUT,
+        _HANDLERS.get(kind),
+    )
+
+
+_INBOUND_EFFECTS: Final = {kind: _effect(kind, _IN) for kind in InteractionKind}
+_OUTBOUND_EFFECTS: Final = {kind: _effect(kind, _OUT) for kind in InteractionKind}
+
+_new = object.__new__
+_scalars = attrgetter(*_SCALAR_FIELDS)
+_SCALAR_SETTERS: Final = tuple(Relationship.__dict__[name].__set__ for name in _SCALAR_FIELDS)
+_FOLD_SETTERS: Final = tuple(_Fold.__dict__[name].__set__ for name in _SCALAR_FIELDS)
+_set_permissions = Relationship.__dict__["permissions"].__set__
+_set_opt_outs = Relationship.__dict__["opt_outs"].__set__
+_set_groups_introduced = Relationship.__dict__["groups_introduced"].__set__
+_set_undeliverable = Relationship.__dict__["undeliverable"].__set__
+
+
+_at = attrgetter("at")
+_id = attrgetter("id")
+
+
+def _in_order(items: list[Interaction]) -> None:
+    """
+    Sort *items* in place by ``(at, id)``.
+
+    Sorting by the time alone compares datetimes directly, about twice as
+    fast as comparing ``(at, id)`` tuples; the few runs of equal times are
+    then put in id order.
+    """
+    items.sort(key=_at)
+    times = list(map(_at, items))
+    tied = list(compress(count(), map(eq, times, islice(times, 1, None))))
+    if not tied:
+        return
+    start = end = tied[0]
+    for index in tied[1:]:
+        if index != end + 1:
+            items[start : end + 2] = sorted(items[start : end + 2], key=_id)
+            start = index
+        end = index
+    items[start : end + 2] = sorted(items[start : end + 2], key=_id)
+
+
+def extend(relationship: Relationship, interactions: Iterable[Interaction]) -> Relationship:
+    """
+    Return *relationship* after *interactions*, each sorting after the one before.
+
+    The same as `Relationship.apply` of each in turn, folded at once: a store
+    that appends a batch to a pair's snapshot pays for one new relationship,
+    not one per interaction.
+
+    Raises:
+        InvalidInteraction: One belongs to another pair or does not sort after
+            the one before (use `replay` for logs that arrive out of order).
+    """
+    fold = _Fold.thaw(relationship)
+    follow = fold.follow
+    for interaction in interactions:
+        follow(interaction)
+    return fold.freeze()
 
 
 def replay(
@@ -719,8 +865,8 @@ def replay(
     if at is not None:
         cutoff = instant_value("at", at)
         items = [item for item in items if item.at <= cutoff]
-    items.sort(key=_sort_key)
-    fold = _Fold.thaw(Relationship(sender=sender, contact=contact))
+    _in_order(items)
+    fold = _Fold(sender, contact)
     step = fold.step
     for item in items:
         step(item)

@@ -21,10 +21,13 @@ if TYPE_CHECKING:
 
 __all__ = [
     "COMMERCIAL_ACTIONS",
+    "DENIAL_TESTS",
+    "DenialTest",
     "ObligationCheck",
     "Request",
     "Rule",
     "RuleCheck",
+    "denied_when",
     "next_call_time",
 ]
 
@@ -80,6 +83,35 @@ ObligationCheck: TypeAlias = "Callable[[Relationship, Request, Policy], Sequence
 """
 What a rule obliges the sender to do when the action is allowed.
 """
+
+
+DenialTest: TypeAlias = "Callable[[Relationship, Request, Policy], bool]"
+"""
+A rule's denial test: whether its check would find a denying reason, answered
+without building the reasons. Warnings never deny.
+"""
+
+DENIAL_TESTS: dict[RuleCheck, DenialTest] = {}
+"""
+The denial tests of rule checks, by check; `denied_when` fills it.
+
+A guard that only needs to know whether an action is allowed (`screen` for
+an audience, the suggestions of a denied `check`) runs a rule's test when it
+has one, and its check otherwise. A test must agree with its check on every
+input: the test suite holds them to that.
+"""
+
+
+def denied_when(test: DenialTest) -> Callable[[RuleCheck], RuleCheck]:
+    """
+    Register *test* as the denial test of the decorated rule check.
+    """
+
+    def register(check: RuleCheck) -> RuleCheck:
+        DENIAL_TESTS[check] = test
+        return check
+
+    return register
 
 
 def _actions(value: Iterable[Action]) -> frozenset[Action]:

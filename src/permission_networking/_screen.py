@@ -4,25 +4,33 @@
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from datetime import datetime
 from types import MappingProxyType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
 from ._decision import Decision
-from ._guards import decide, evaluate, make_request, resolve_at
+from ._guards import (
+    Alternatives,
+    Tests,
+    alternatives,
+    decide,
+    make_request,
+    passes,
+    plan_tests,
+    resolve_at,
+)
 from ._jurisdiction import policy_for
 from ._relationship import Relationship
+from ._rules import Request
 from ._time import Instant
 from ._values import Action, Channel, PurposeLike
 from .exceptions import InvalidRequest
 
 
 if TYPE_CHECKING:
-    from datetime import datetime
-
     from ._policy import Policy
 
 __all__ = ["Screening", "screen"]
@@ -58,6 +66,24 @@ class Screening:
         """
         return iter(self.allowed)
 
+    def __reduce__(self) -> tuple[Callable[..., Screening], tuple[Any, ...]]:
+        # Pickled as plain dicts (a mappingproxy does not pickle), so that a
+        # screening can travel between the workers of a distributed engine.
+        return (
+            _screening,
+            (self.action, self.at, self.allowed, dict(self.denied), dict(self.counts)),
+        )
+
+
+def _screening(
+    action: Action,
+    at: datetime,
+    allowed: tuple[str, ...],
+    denied: dict[str, Decision],
+    counts: dict[str, int],
+) -> Screening:
+    return Screening(action, at, allowed, MappingProxyType(denied), MappingProxyType(counts))
+
 
 def screen(  # noqa: PLR0913
     relationships: Iterable[Relationship],
@@ -88,24 +114,41 @@ def screen(  # noqa: PLR0913
     """
     request = make_request(action, resolve_at(at), channel, purpose, group)
     allowed: list[str] = []
+    keep = allowed.append
     denied: dict[str, Decision] = {}
-    counts: Counter[str] = Counter()
-    fixed = policy
+    counts: dict[str, int] = {}
+    # Work shared across the audience: the request, and each policy's plan for
+    # the action, worked out once per policy (once per jurisdiction when the
+    # policy follows each relationship's jurisdiction).
+    fixed = None if policy is None else _shared(request, policy)
+    by_jurisdiction: dict[str | None, tuple[Policy, Tests, Alternatives]] = {}
     for relationship in relationships:
         if not isinstance(relationship, Relationship):
             raise InvalidRequest("relationships", relationship, "expected Relationship values")
-        chosen = fixed if fixed is not None else policy_for(relationship.jurisdiction)
-        found = evaluate(relationship, request, chosen)
-        if not found[0]:
-            allowed.append(relationship.contact)
+        chosen = fixed
+        if chosen is None:
+            jurisdiction = relationship.jurisdiction
+            chosen = by_jurisdiction.get(jurisdiction)
+            if chosen is None:
+                chosen = by_jurisdiction[jurisdiction] = _shared(request, policy_for(jurisdiction))
+        if passes(relationship, request, chosen[1]):
+            keep(relationship.contact)
             continue
-        decision = decide(relationship, request, chosen, found)
+        decision = decide(relationship, request, chosen[0], None, chosen[2])
+        if decision.allowed:
+            keep(relationship.contact)
+            continue
         denied[relationship.contact] = decision
-        counts.update(decision.codes)
+        for reason in decision.reasons:
+            counts[reason.code] = counts.get(reason.code, 0) + 1
     return Screening(
         request.action,
         request.at,
         tuple(allowed),
         MappingProxyType(denied),
-        MappingProxyType(dict(counts)),
+        MappingProxyType(counts),
     )
+
+
+def _shared(request: Request, policy: Policy) -> tuple[Policy, Tests, Alternatives]:
+    return (policy, plan_tests(policy, request.action), alternatives(request, policy))

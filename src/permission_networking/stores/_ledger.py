@@ -25,7 +25,7 @@ import attrs
 from permission_networking._decision import Decision, Reason, ReasonCode
 from permission_networking._guards import decide, make_request, resolve_at
 from permission_networking._jurisdiction import policy_for
-from permission_networking._relationship import Relationship, replay
+from permission_networking._relationship import Relationship, extend, replay
 from permission_networking._rules import Request
 from permission_networking._screen import Screening
 from permission_networking._screen import screen as screen_relationships
@@ -338,9 +338,7 @@ def advance(
     ordered = sorted(new, key=_sort_key)
     first = ordered[0]
     if snapshot.as_of is None or (first.at, first.id) > (snapshot.as_of, snapshot.last_id or ""):
-        for interaction in ordered:
-            snapshot = snapshot.apply(interaction)
-        return snapshot
+        return extend(snapshot, ordered)
     return replay([*log(), *ordered], sender=snapshot.sender, contact=snapshot.contact)
 
 

@@ -1,0 +1,341 @@
+"""
+Tests that the hot path's shortcuts give exactly what the plain construction gives.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import attrs
+import pytest
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from permission_networking import (
+    WARNING_CODES,
+    Action,
+    Channel,
+    Decision,
+    Interaction,
+    InvalidInteraction,
+    InvalidRequest,
+    Policy,
+    Reason,
+    Relationship,
+    RelationshipState,
+    Request,
+    Rule,
+    _guards,
+    check,
+    replay,
+    screen,
+)
+from permission_networking._decision import make_decision, make_reason
+from permission_networking._etiquette import ETIQUETTE_RULES, JURISDICTION_UNKNOWN_RULE
+from permission_networking._guards import evaluate, make_request
+from permission_networking._relationship import _Fold, extend
+from permission_networking._rules import DENIAL_TESTS
+from strategies import GROUPS, PURPOSES, logs
+from timeline import DAY0, Log, day
+
+
+POLICIES = [
+    Policy.etiquette(),
+    Policy.etiquette(
+        double_opt_in=True,
+        express_consent_ttl=timedelta(days=30),
+        max_unanswered=1,
+        cooling_off=timedelta(days=1),
+    ),
+]
+RULES = [*ETIQUETTE_RULES, JURISDICTION_UNKNOWN_RULE]
+TIMES = st.integers(-24, 24 * 150).map(lambda hours: DAY0 + timedelta(hours=hours))
+
+
+@pytest.mark.parametrize("rule", RULES, ids=lambda rule: rule.name)
+def test_every_etiquette_rule_has_a_denial_test(rule: Rule) -> None:
+    """Each etiquette rule registers a denial test, so screening never builds reasons to pass."""
+    assert rule.check in DENIAL_TESTS
+
+
+REQUESTS = st.builds(
+    make_request,
+    st.sampled_from(list(Action)),
+    TIMES,
+    st.none() | st.sampled_from(list(Channel)),
+    st.none() | st.sampled_from(PURPOSES),
+    st.none() | st.sampled_from(GROUPS),
+)
+
+
+@settings(max_examples=300)
+@given(log=logs(), request=REQUESTS, policy=st.sampled_from(POLICIES))
+def test_denial_tests_agree_with_their_checks(
+    log: list[object], request: Request, policy: Policy
+) -> None:
+    """A rule's denial test says deny exactly when its check finds a reason that is not a warning."""
+    relationship = replay(log, sender="ana", contact="bo")  # type: ignore[arg-type]
+    for rule in RULES:
+        if request.action not in rule.actions:
+            continue
+        found = rule.check(relationship, request, policy)
+        denies = any(reason.code not in WARNING_CODES for reason in found)
+        assert denies == DENIAL_TESTS[rule.check](relationship, request, policy), rule.name
+
+
+@given(log=logs(), at=TIMES, action=st.sampled_from(list(Action)))
+def test_screen_agrees_with_check(log: list[object], at: datetime, action: Action) -> None:
+    """Screening takes the denial tests' shortcut and still agrees with check."""
+    relationship = replay(log, sender="ana", contact="bo")  # type: ignore[arg-type]
+
+    result = screen([relationship], action, at=at)
+
+    decision = check(relationship, action, at=at)
+    assert decision.allowed == (result.allowed == ("bo",))
+    assert ({} if decision.allowed else {"bo": decision}) == dict(result.denied)
+
+
+def test_a_rule_without_a_test_is_checked() -> None:
+    """A custom rule with no denial test is run in full when screening, warnings still allow."""
+
+    def warn(relationship: Relationship, request: object, policy: Policy) -> list[Reason]:
+        return [Reason("no_shared_context", "a warning only", "warn")]
+
+    def deny_all(relationship: Relationship, request: object, policy: Policy) -> list[Reason]:
+        return [Reason("not_engaged", "never", "deny")]
+
+    connected = Log(contact="bo").inbound("connection_accepted", 0).relationship()
+    warns = Policy.etiquette() & Policy("warns", rules=[Rule("warn", Action, warn)])
+    denies = Policy.etiquette() & Policy("denies", rules=[Rule("deny", Action, deny_all)])
+
+    assert ("bo",) == screen([connected], "message", at=day(1), policy=warns).allowed
+    assert {"not_engaged": 1} == dict(
+        screen([connected], "message", at=day(1), policy=denies).counts
+    )
+
+
+def test_a_failing_denial_test_denies_with_rule_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A denial test that raises fails closed: the decision is built and says rule_error."""
+
+    def test(relationship: Relationship, request: object, policy: Policy) -> bool:
+        raise RuntimeError
+
+    def broken(relationship: Relationship, request: object, policy: Policy) -> list[Reason]:
+        raise RuntimeError
+
+    monkeypatch.setitem(DENIAL_TESTS, broken, test)
+    policy = Policy("broken", rules=[Rule("broken", Action, broken)])
+    connected = Log(contact="bo").inbound("connection_accepted", 0).relationship()
+
+    result = screen([connected], "message", at=day(1), policy=policy)
+
+    assert () == result.allowed
+    assert {"rule_error": 1} == dict(result.counts)
+
+
+def test_a_test_that_denies_what_its_check_allows_is_overruled(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Should a denial test wrongly deny, screen trusts the check and still allows."""
+
+    def test(relationship: Relationship, request: object, policy: Policy) -> bool:
+        return True
+
+    def lenient(relationship: Relationship, request: object, policy: Policy) -> list[Reason]:
+        return []
+
+    monkeypatch.setitem(DENIAL_TESTS, lenient, test)
+
+    policy = Policy("lenient", rules=[Rule("lenient", Action, lenient)])
+    stranger = replay([], sender="ana", contact="bo")
+
+    assert ("bo",) == screen([stranger], "message", at=day(1), policy=policy).allowed
+
+
+@given(
+    allowed=st.booleans(),
+    state=st.sampled_from(list(RelationshipState)),
+    retry=st.none() | TIMES,
+    channel=st.none() | st.sampled_from(["email", "sms"]),
+)
+def test_make_decision_equals_the_constructor(
+    allowed: bool,  # noqa: FBT001
+    state: RelationshipState,
+    retry: datetime | None,
+    channel: str | None,
+) -> None:
+    """make_decision builds a Decision equal to Decision(...) field for field, hash and repr."""
+    reason = make_reason("cooling_off", "wait", "favor", retry)
+    fields = (
+        Action.PITCH,
+        allowed,
+        state,
+        DAY0,
+        "etiquette",
+        (reason,),
+        (),
+        ("include_unsubscribe",),
+        retry,
+        (Action.MESSAGE,),
+    )
+    built = make_decision(*fields, "ana", "bo", channel, "sales", None)
+    plain = Decision(*fields, None, "ana", "bo", channel, "sales", None)
+
+    assert plain == built
+    assert hash(plain) == hash(built)
+    assert repr(plain) == repr(built)
+    assert Reason("cooling_off", "wait", "favor", retry) == reason
+
+
+def test_the_empty_fold_is_the_default_relationship() -> None:
+    """The fold of an empty log freezes into Relationship's defaults, field for field."""
+    frozen = _Fold("ana", "bo").freeze()
+
+    assert Relationship(sender="ana", contact="bo") == frozen
+    assert attrs.asdict(Relationship(sender="ana", contact="bo")) == attrs.asdict(frozen)
+
+
+@given(log=logs())
+def test_thaw_and_freeze_round_trip(log: list[object]) -> None:
+    """Thawing a relationship and freezing it again gives the same relationship."""
+    relationship = replay(log, sender="ana", contact="bo")  # type: ignore[arg-type]
+
+    assert relationship == _Fold.thaw(relationship).freeze()
+
+
+def test_unhashable_arguments_are_still_checked() -> None:
+    """An argument that cannot key the request cache is resolved, and refused, all the same."""
+    stranger = replay([], sender="ana", contact="bo")
+
+    with pytest.raises(InvalidRequest, match="group"):
+        check(stranger, "promote_in_group", at=DAY0, group=["g1"])  # type: ignore[arg-type]
+
+
+def test_full_caches_start_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    """When the request and plan caches are full they are emptied, and decisions stay the same."""
+    connected = Log(contact="bo").inbound("connection_accepted", 0).relationship()
+    policy = Policy.etiquette()
+    monkeypatch.setattr(_guards, "_RESOLVED_MAX", 0)
+    monkeypatch.setattr(_guards, "_PLANS_MAX", 0)
+
+    first = check(connected, "message", at=day(1), group="emptied", policy=policy)
+
+    assert 1 == len(_guards._RESOLVED)
+    assert 1 == len(_guards._PLANS)
+    assert first == check(connected, "message", at=day(1), group="emptied", policy=policy)
+    assert first.allowed
+
+
+def test_evaluate_splits_reasons_and_warnings() -> None:
+    """The engine's evaluate returns the denying reasons apart from the warnings."""
+    stranger = replay([], sender="ana", contact="bo")
+    request = make_request("connect", DAY0, None, None, None)
+
+    reasons, warnings = evaluate(stranger, request, POLICIES[0])
+
+    assert [] == reasons
+    assert ["no_shared_context"] == [warning.code for warning in warnings]
+
+
+def test_a_sales_permission_lets_a_pitch_through_the_screen() -> None:
+    """A contact who allowed sales may be pitched without an inquiry, in screen as in check."""
+    log = Log(contact="bo").inbound("connection_accepted", 0)
+    log.inbound("opt_in_granted", 1, purpose="sales")
+    relationship = log.relationship()
+
+    assert check(relationship, "pitch", at=day(2)).allowed
+    assert ("bo",) == screen([relationship], "pitch", at=day(2)).allowed
+
+
+def test_the_latest_lapsed_consent_is_reported() -> None:
+    """Of lapsed consents granted at once, the denial reports withdrawal as the latest says."""
+    log = Log(contact="bo").inbound("connection_accepted", 0)
+    log.inbound("opt_in_granted", 1, purpose="marketing", channel="email")
+    log.inbound("opt_in_granted", 1, purpose="marketing")
+    log.inbound("opt_out", 2, purpose="marketing")
+
+    decision = check(log.relationship(), "send_marketing", at=day(3))
+
+    assert ("consent_withdrawn",) == decision.codes
+
+
+@given(log=logs(), split=st.integers(0, 25))
+def test_extend_is_apply_in_turn(log: list[Interaction], split: int) -> None:
+    """Extending a relationship by a batch equals applying the batch one by one, and replay."""
+    ordered = sorted({i.id: i for i in log}.values(), key=lambda i: (i.at, i.id))
+    head = replay(ordered[:split], sender="ana", contact="bo")
+
+    one_by_one = head
+    for interaction in ordered[split:]:
+        one_by_one = one_by_one.apply(interaction)
+
+    assert one_by_one == extend(head, ordered[split:])
+    assert replay(ordered, sender="ana", contact="bo") == extend(head, ordered[split:])
+
+
+def test_extend_refuses_what_apply_refuses() -> None:
+    """A batch with another pair's interaction, or one out of order, is refused as a whole."""
+    log = Log(contact="bo").inbound("connection_accepted", 0).inbound("message", 2)
+    other = Log(contact="cy").inbound("message", 3)
+    head = replay(log.items[:1])
+
+    with pytest.raises(InvalidInteraction, match="belongs to"):
+        extend(head, [log.items[1], *other.items])
+    with pytest.raises(InvalidInteraction, match="does not sort after"):
+        extend(head, [log.items[1], log.items[0]])
+
+
+@given(
+    times=st.lists(st.integers(0, 6), max_size=40),
+    ids=st.lists(st.text("abc", min_size=1, max_size=3), max_size=40, unique=True),
+)
+def test_replay_orders_ties_by_id(times: list[int], ids: list[str]) -> None:
+    """However many interactions share a time, replay applies them in (at, id) order."""
+    log = [
+        Interaction(id_, "ana", "bo", "message", DAY0 + timedelta(hours=hour))
+        for id_, hour in zip(ids, times, strict=False)
+    ]
+    ordered = sorted(log, key=lambda i: (i.at, i.id))
+
+    one_by_one = replay([], sender="ana", contact="bo")
+    for interaction in ordered:
+        one_by_one = one_by_one.apply(interaction)
+
+    assert one_by_one == replay(log, sender="ana", contact="bo")
+    assert (ordered[-1].id if ordered else None) == replay(log, sender="ana", contact="bo").last_id
+
+
+def test_a_warning_rule_does_not_block_a_suggestion() -> None:
+    """A custom rule that only warns leaves the suggestions of a denial as they were."""
+
+    def warn(relationship: Relationship, request: object, policy: Policy) -> list[Reason]:
+        return [Reason("no_shared_context", "a warning only", "warn")]
+
+    connected = Log(contact="bo").inbound("connection_accepted", 0).relationship()
+    warns = Policy.etiquette() & Policy("warns", rules=[Rule("warn", Action, warn)])
+
+    decision = check(connected, "pitch", at=day(1), policy=warns)
+
+    assert check(connected, "pitch", at=day(1)).suggestions == decision.suggestions
+    assert Action.SHARE_VALUE in decision.suggestions
+
+
+def test_retry_at_is_the_latest_until() -> None:
+    """Of two lapsing reasons, retry_at is the later until, whichever comes first."""
+    log = Log(contact="bo").add("connection_requested", 0).inbound("connection_declined", 0)
+    log.add("connection_requested", 100)
+
+    decision = check(log.relationship(), "connect", at=day(101))
+
+    assert ("request_pending", "recently_declined") == decision.codes
+    assert day(190) == decision.retry_at
+
+
+def test_a_reason_twice_is_reported_once() -> None:
+    """Two parts of a policy giving the same reason report it once."""
+    stranger = replay([], sender="ana", contact="bo")
+
+    decision = check(stranger, "message", at=DAY0, policy=Policy.etiquette() & Policy.etiquette())
+
+    assert ("not_connected",) == decision.codes
