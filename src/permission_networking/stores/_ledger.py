@@ -72,11 +72,14 @@ The rule named by the ``do_not_contact`` reason a tombstone adds.
 """
 
 
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
 def dumps(data: object) -> str:
     """
     Return *data* as canonical JSON: sorted keys, no spaces, UTF-8 text.
     """
-    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return _CANONICAL.encode(data)
 
 
 def canonical(interaction: Interaction) -> str:

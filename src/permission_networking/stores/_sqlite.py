@@ -110,7 +110,9 @@ def _at_key(at: datetime) -> str:
     """
     Return *at* as fixed-width UTC text, so that text order is time order.
     """
-    return at.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds")
+    if at.tzinfo is not UTC:
+        at = at.astimezone(UTC)
+    return at.replace(tzinfo=None).isoformat(timespec="microseconds")
 
 
 def _at_from_key(key: object) -> datetime | None:
