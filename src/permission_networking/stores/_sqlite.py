@@ -317,6 +317,8 @@ class _SQLiteTransaction:
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self._conn = conn
+        # Most ledgers have no tombstone: learn that once per transaction, not once per pair.
+        self._no_tombstones: bool | None = None
 
     def _all(self, sql: str, parameters: Sequence[Any] = ()) -> list[Any]:
         return self._conn.execute(sql, parameters).fetchall()
@@ -398,6 +400,10 @@ class _SQLiteTransaction:
         )
 
     def tombstone(self, key: str) -> Tombstone | None:
+        if self._no_tombstones is None:
+            self._no_tombstones = not self._all("SELECT 1 FROM tombstones LIMIT 1")
+        if self._no_tombstones:
+            return None
         rows = self._all("SELECT erased_at, erased FROM tombstones WHERE key = ?", (key,))
         if not rows:
             return None
@@ -411,6 +417,7 @@ class _SQLiteTransaction:
         }
 
     def put_tombstone(self, tombstone: Tombstone) -> None:
+        self._no_tombstones = False
         self._conn.execute(
             "INSERT OR REPLACE INTO tombstones (key, erased_at, erased) VALUES (?, ?, ?)",
             (tombstone.key, tombstone.erased_at.isoformat(), tombstone.erased),
