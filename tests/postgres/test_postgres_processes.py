@@ -4,11 +4,8 @@ Processes sharing one PostgreSQL ledger lose nothing, double nothing, and pass n
 
 from __future__ import annotations
 
-import multiprocessing
-
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
 
 from psycopg import sql
 
@@ -16,26 +13,11 @@ from permission_networking import Decision, Interaction, replay
 from permission_networking.stores.postgres import PostgresStore
 from postgres import pg_workers
 from postgres.pg_server import new_schema, server
+from processes import race
 from timeline import DAY0
 
 
 BO = "bo@example.org"
-
-
-def race(target: Callable[..., None], arguments: Sequence[tuple[Any, ...]]) -> list[Any]:
-    """
-    Run *target* once per arguments in spawned processes that start together; return their results.
-    """
-    context = multiprocessing.get_context("spawn")
-    start = context.Barrier(len(arguments))
-    results = context.Queue()
-    processes = [context.Process(target=target, args=(*args, start, results)) for args in arguments]
-    for process in processes:
-        process.start()
-    for process in processes:
-        process.join()
-    assert [0] * len(processes) == [process.exitcode for process in processes]
-    return [results.get() for _ in processes]
 
 
 def test_racing_processes_cannot_pass_the_limit_together() -> None:

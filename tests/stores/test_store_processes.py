@@ -4,36 +4,17 @@ Processes sharing one SQLiteStore file lose nothing, double nothing, and pass no
 
 from __future__ import annotations
 
-import multiprocessing
-
-from collections.abc import Callable, Sequence
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 from permission_networking import Decision, Interaction, replay
 from permission_networking.stores import SQLiteStore
+from processes import race
 from stores import store_workers
 from timeline import DAY0
 
 
 BO = "bo@example.org"
-
-
-def race(target: Callable[..., None], arguments: Sequence[tuple[Any, ...]]) -> list[Any]:
-    """
-    Run *target* once per arguments in spawned processes that start together; return their results.
-    """
-    context = multiprocessing.get_context("spawn")
-    start = context.Barrier(len(arguments))
-    results = context.Queue()
-    processes = [context.Process(target=target, args=(*args, start, results)) for args in arguments]
-    for process in processes:
-        process.start()
-    for process in processes:
-        process.join()
-    assert [0] * len(processes) == [process.exitcode for process in processes]
-    return [results.get() for _ in processes]
 
 
 def test_racing_processes_cannot_pass_the_limit_together(tmp_path: Path) -> None:
