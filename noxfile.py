@@ -4,6 +4,7 @@ Nox sessions: a plain `nox` runs what CI runs.
 
 from __future__ import annotations
 
+import os
 import shutil
 
 from pathlib import Path
@@ -35,7 +36,13 @@ def tests(session: nox.Session) -> None:
     args = session.posargs or ["tests", "docs", "README.md", "--pyargs", "permission_networking"]
     session.run("coverage", "run", "-m", "pytest", *args)
     session.run("coverage", "combine")
-    session.run("coverage", "report")
+    report = ["coverage", "report"]
+    if not os.environ.get("PERMISSION_NETWORKING_TEST_DSN"):
+        # Without a server the PostgreSQL tests skip, so its store cannot be covered;
+        # CI (.ci/run) always starts one and measures it.
+        session.log("no PERMISSION_NETWORKING_TEST_DSN: PostgresStore is left out of coverage")
+        report.append("--omit=*/permission_networking/stores/postgres.py")
+    session.run(*report)
 
 
 @nox.session
