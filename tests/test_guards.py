@@ -29,6 +29,7 @@ from permission_networking import (
     check,
     policy_for,
     require,
+    screen,
 )
 from timeline import Log, day
 
@@ -457,8 +458,17 @@ class TestRulesAndPolicies:
             raise RuntimeError("boom")
 
         policy = Policy(name="p", rules=(Rule("r", {Action.MESSAGE}, fine, broken),))
+        relationship = connected.relationship()
 
-        assert ["rule_error"] == codes(check(connected.relationship(), "message", policy=policy))
+        decision = check(relationship, "message", at=day(1), policy=policy)
+        screened = screen([relationship], "message", at=day(1), policy=policy)
+
+        assert ["rule_error"] == codes(decision)
+        assert not decision
+        assert () == decision.obligations
+        assert () == screened.allowed
+        assert {"rule_error": 1} == dict(screened.counts)
+        assert decision == screened.denied[relationship.contact]
 
     def test_unknown_settings_are_refused(self) -> None:
         """An unknown or invalid setting raises InvalidRequest naming it."""

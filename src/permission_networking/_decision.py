@@ -8,7 +8,7 @@ import enum
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 
 import attrs
 
@@ -16,7 +16,15 @@ from ._time import format_instant
 from ._values import Action, RelationshipState, enum_value, instant_value
 
 
-__all__ = ["WARNING_CODES", "Decision", "Reason", "ReasonCode", "make_decision", "make_reason"]
+__all__ = [
+    "WARNING_CODES",
+    "Decision",
+    "Reason",
+    "ReasonCode",
+    "defer_decision",
+    "fill_decision",
+    "make_reason",
+]
 
 
 class ReasonCode(enum.StrEnum):
@@ -98,12 +106,26 @@ class Reason:
         )
 
 
+class _Pending:
+    """
+    The base of `Decision`: a slot for the work that completes a decision a guard defers.
+    """
+
+    __slots__ = ("_pending",)
+
+
 @attrs.frozen
-class Decision:
+class Decision(_Pending):
     """
     The answer of a guard: may this sender do this action to this contact now?
 
     ``bool(decision)`` is `allowed`.
+
+    A guard decides `allowed` at once and works out the other fields the
+    first time one of them is read, from the same immutable relationship,
+    request and policy: an allowed check that only asks ``if decision:``
+    builds no reasons, state or suggestions. Reading, comparing, hashing,
+    printing or pickling a decision gives the same values either way.
 
     Attributes:
         action: The action asked about.
@@ -147,6 +169,22 @@ class Decision:
 
     def __bool__(self) -> bool:
         return self.allowed
+
+    if not TYPE_CHECKING:  # Hidden from type checkers, which would accept any name.
+
+        def __getattr__(self, name: str) -> Any:
+            # Called only for a field whose slot is unset: a deferred decision's.
+            if name in _FIELD_NAMES:
+                try:
+                    pending = _get_pending(self, Decision)
+                except AttributeError:
+                    pending = None
+                if pending is not None:
+                    pending[0](self, *pending[1:])
+                    _set_pending(self, None)
+            # Completed now, or by another thread since this lookup began; else
+            # the usual AttributeError.
+            return _getattribute(self, name)
 
     @property
     def codes(self) -> tuple[str, ...]:
@@ -229,13 +267,17 @@ class Decision:
         )
 
 
-# The guards build a Decision for every check. attrs' __init__ of a frozen
+# A guard builds a Decision for every check. attrs' __init__ of a frozen
 # slotted class sets each field through object.__setattr__, which looks the
 # name up again for every field; setting the slots through their member
 # descriptors does the same work in about half the time. Neither class has
 # validators, converters (but Reason's str on `code`, which make_reason's
 # callers honour) or a post-init hook, so the result is the same value.
 _new = object.__new__
+_getattribute = object.__getattribute__
+_FIELD_NAMES = frozenset(field.name for field in attrs.fields(Decision))
+_get_pending = _Pending.__dict__["_pending"].__get__
+_set_pending = _Pending.__dict__["_pending"].__set__
 (
     _set_action,
     _set_allowed,
@@ -259,9 +301,23 @@ _set_code, _set_message, _set_rule, _set_until = (
 )
 
 
-def make_decision(  # noqa: PLR0913, PLR0917
+def defer_decision(allowed: bool, pending: tuple[Any, ...]) -> Decision:  # noqa: FBT001
+    """
+    Return a `Decision` of which only `allowed` is set yet.
+
+    *pending* is ``(complete, *args)``: the first read of any other field
+    calls ``complete(decision, *args)``, which must set them all with
+    `fill_decision`.
+    """
+    decision = _new(Decision)
+    _set_allowed(decision, allowed)
+    _set_pending(decision, pending)
+    return decision
+
+
+def fill_decision(  # noqa: PLR0913, PLR0917
+    decision: Decision,
     action: Action,
-    allowed: bool,  # noqa: FBT001
     state: RelationshipState,
     at: datetime,
     policy: str,
@@ -275,13 +331,11 @@ def make_decision(  # noqa: PLR0913, PLR0917
     channel: str | None,
     purpose: str | None,
     group: str | None,
-) -> Decision:
+) -> None:
     """
-    Return ``Decision(...)`` of these fields and no ``decision_id``, built faster.
+    Set every field of *decision* but `allowed`, which is already set; no ``decision_id``.
     """
-    decision = _new(Decision)
     _set_action(decision, action)
-    _set_allowed(decision, allowed)
     _set_state(decision, state)
     _set_at(decision, at)
     _set_policy(decision, policy)
@@ -296,7 +350,6 @@ def make_decision(  # noqa: PLR0913, PLR0917
     _set_channel(decision, channel)
     _set_purpose(decision, purpose)
     _set_group(decision, group)
-    return decision
 
 
 def make_reason(code: str, message: str, rule: str, until: datetime | None = None) -> Reason:

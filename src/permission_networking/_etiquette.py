@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Final
 
 from ._decision import Reason, ReasonCode, make_reason
 from ._rules import Request, Rule, denied_when, next_call_time
-from ._time import format_instant
+from ._time import Duration, format_instant
 from ._values import Action, Permission, Purpose, RelationshipState
 
 
@@ -319,11 +319,30 @@ def _covering(rel: Relationship, req: Request, purpose: object) -> list[Permissi
     ]
 
 
-def _sales_permission(rel: Relationship, req: Request) -> bool:
-    if not rel.permissions:
-        return False
+def _active(
+    rel: Relationship, req: Request, purpose: object, ttl: Duration | None
+) -> Permission | None:
+    # The first permission covering the request that is in force at its time
+    # (and younger than *ttl*): Permission.is_active over _covering, in one pass.
     at = req.at
-    return any(p.is_active(at) for p in _covering(rel, req, req.purpose or Purpose.SALES))
+    channel = req.channel
+    for p in rel.permissions:
+        if (
+            p.purpose == purpose
+            and (p.channel is None or p.channel is channel)
+            and p.granted_at <= at
+            and (p.withdrawn_at is None or at < p.withdrawn_at)
+            and (p.expires_at is None or at < p.expires_at)
+            and (ttl is None or at < p.granted_at + ttl)
+        ):
+            return p
+    return None
+
+
+def _sales_permission(rel: Relationship, req: Request) -> bool:
+    return (
+        bool(rel.permissions) and _active(rel, req, req.purpose or Purpose.SALES, None) is not None
+    )
 
 
 def _pitch_denies(rel: Relationship, req: Request, policy: Policy) -> bool:
@@ -409,12 +428,7 @@ def _active_express(
 ) -> Permission | None:
     if not rel.permissions:
         return None
-    at = req.at
-    ttl = policy.express_consent_ttl
-    for permission in _covering(rel, req, purpose):
-        if permission.is_active(at) and (ttl is None or at < permission.granted_at + ttl):
-            return permission
-    return None
+    return _active(rel, req, purpose, policy.express_consent_ttl)
 
 
 def express_consent(

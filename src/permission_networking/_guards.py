@@ -4,10 +4,18 @@ The guards: `check`, `require` and the `can_*` shortcuts.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Final, NamedTuple, Protocol, TypeAlias
 
-from ._decision import WARNING_CODES, Decision, Reason, ReasonCode, make_decision
+from ._decision import (
+    WARNING_CODES,
+    Decision,
+    Reason,
+    ReasonCode,
+    defer_decision,
+    fill_decision,
+)
 from ._jurisdiction import policy_for
 from ._relationship import Relationship
 from ._rules import DENIAL_TESTS, DenialTest, Request, Rule
@@ -133,7 +141,13 @@ A plan's rules, each with its part and its denial test (None: run the check).
 """
 
 
-class _Plan(NamedTuple):
+Obligations: TypeAlias = "tuple[tuple[Policy, Rule], ...]"
+"""
+A plan's rules that oblige the sender, each with its part.
+"""
+
+
+class Plan(NamedTuple):
     """
     What deciding one action under one policy takes, worked out once.
 
@@ -147,16 +161,16 @@ class _Plan(NamedTuple):
 
     rules: tuple[tuple[Policy, Rule], ...]
     tests: Tests
-    obligations: tuple[tuple[Policy, Rule], ...]
+    obligations: Obligations
     suggested: tuple[tuple[Action, Channel | None, PurposeLike | None, Tests], ...]
 
 
 # Plans by id(policy); each entry keeps its policy alive, so the id cannot be reused.
-_PLANS: dict[int, tuple[Policy, dict[Action, _Plan]]] = {}
+_PLANS: dict[int, tuple[Policy, dict[Action, Plan]]] = {}
 _PLANS_MAX = 256
 
 
-def _plans(policy: Policy) -> dict[Action, _Plan]:
+def _plans(policy: Policy) -> dict[Action, Plan]:
     entry = _PLANS.get(id(policy))
     if entry is not None and entry[0] is policy:
         return entry[1]
@@ -167,7 +181,7 @@ def _plans(policy: Policy) -> dict[Action, _Plan]:
         for action in Action
     }
     plans = {
-        action: _Plan(
+        action: Plan(
             policy.plan(action),
             tests[action],
             tuple(
@@ -217,11 +231,11 @@ def _evaluate(
     return reasons, warnings
 
 
-def plan_tests(policy: Policy, action: Action) -> Tests:
+def plan_for(policy: Policy, action: Action) -> Plan:
     """
-    Return the denial tests that decide *action* under *policy*, for `passes`.
+    Return what deciding *action* under *policy* takes, worked out once per policy.
     """
-    return _plans(policy)[action].tests
+    return _plans(policy)[action]
 
 
 def passes(relationship: Relationship, request: Request, tests: Tests) -> bool:
@@ -244,7 +258,7 @@ def passes(relationship: Relationship, request: Request, tests: Tests) -> bool:
     return True
 
 
-def _unique(reasons: list[Reason]) -> tuple[Reason, ...]:
+def _unique(reasons: Sequence[Reason]) -> tuple[Reason, ...]:
     if len(reasons) < 2:  # noqa: PLR2004
         return tuple(reasons)
     kept: dict[str, Reason] = {}
@@ -344,6 +358,130 @@ def _text(value: object) -> str | None:
     return str(value) if text is None else text
 
 
+_new_decision = object.__new__
+_set_allowed = Decision.__dict__["allowed"].__set__
+
+
+def _fill_allowed(  # noqa: PLR0913, PLR0917
+    decision: Decision,
+    relationship: Relationship,
+    request: Request,
+    policy: Policy,
+    warnings: Sequence[Reason],
+    obligations: tuple[str, ...],
+) -> None:
+    at = request.at
+    fill_decision(
+        decision,
+        request.action,
+        relationship.state_at(at, engagement_ttl=policy.engagement_ttl),
+        at,
+        policy.name,
+        (),
+        _unique(warnings) if warnings else (),
+        obligations,
+        None,
+        (),
+        relationship.sender,
+        relationship.contact,
+        _text(request.channel),
+        _text(request.purpose),
+        request.group,
+    )
+
+
+def _fill_denied(  # noqa: PLR0913, PLR0917
+    decision: Decision,
+    relationship: Relationship,
+    request: Request,
+    policy: Policy,
+    reasons: Sequence[Reason],
+    warnings: Sequence[Reason],
+    checked: Alternatives | None,
+) -> None:
+    unique = reasons if isinstance(reasons, tuple) else _unique(reasons)
+    retry_at = None
+    for reason in unique:
+        until = reason.until
+        if until is None:
+            retry_at = None
+            break
+        if retry_at is None or until > retry_at:
+            retry_at = until
+    at = request.at
+    fill_decision(
+        decision,
+        request.action,
+        relationship.state_at(at, engagement_ttl=policy.engagement_ttl),
+        at,
+        policy.name,
+        unique,
+        _unique(warnings),
+        (),
+        retry_at,
+        # Never raises: a rule that fails while suggesting only leaves its action out.
+        suggestions(relationship, request, policy, checked),
+        relationship.sender,
+        relationship.contact,
+        _text(request.channel),
+        _text(request.purpose),
+        request.group,
+    )
+
+
+def _complete_allowed(
+    decision: Decision,
+    relationship: Relationship,
+    request: Request,
+    policy: Policy,
+    obligations: tuple[str, ...],
+) -> None:
+    # The denial tests found nothing; the rules run again only for their warnings.
+    warnings = _evaluate(relationship, request, _plans(policy)[request.action].rules)[1]
+    _fill_allowed(decision, relationship, request, policy, warnings, obligations)
+
+
+def denial(
+    relationship: Relationship, request: Request, rules: tuple[tuple[Policy, Rule], ...]
+) -> tuple[tuple[Reason, ...], tuple[Reason, ...]]:
+    """
+    Return the reasons (one per code) and the warnings of a request its denial tests deny.
+
+    Should the rules then find no reason (a rule that answers differently
+    when asked again), the one reason is ``rule_error``: denied to be safe.
+    """
+    reasons, warnings = _evaluate(relationship, request, rules)
+    # A tuple, and the shared empty one when there is none: a screening holds many.
+    kept = tuple(warnings) if warnings else ()
+    if not reasons:
+        return (_DISAGREED,), kept
+    return _unique(reasons), kept
+
+
+_DISAGREED: Final = Reason(
+    ReasonCode.RULE_ERROR,
+    "the rules denied, then found no reason when asked again; denied to be safe",
+    "rules",
+)
+
+
+def complete_denied(  # noqa: PLR0913, PLR0917
+    decision: Decision,
+    relationship: Relationship,
+    request: Request,
+    policy: Policy,
+    reasons: tuple[Reason, ...] | None,
+    warnings: Sequence[Reason],
+    checked: Alternatives | None,
+) -> None:
+    """
+    Complete a deferred denial: with its *reasons* and *warnings* when known (else None, ()).
+    """
+    if reasons is None:
+        reasons, warnings = denial(relationship, request, _plans(policy)[request.action].rules)
+    _fill_denied(decision, relationship, request, policy, reasons, warnings, checked)
+
+
 def decide(
     relationship: Relationship,
     request: Request,
@@ -352,7 +490,7 @@ def decide(
     checked: Alternatives | None = None,
 ) -> Decision:
     """
-    Build the `Decision` for *request* (from *found*, the output of `evaluate`, when known).
+    Build the whole `Decision` for *request* (from *found*, the output of `evaluate`, when known).
 
     *checked* is ``alternatives(request, policy)`` when already known.
     """
@@ -364,57 +502,76 @@ def decide(
             obligations = _obligations(relationship, request, plan.obligations)
         except Exception as error:  # noqa: BLE001
             reasons = [_rule_error("obligations", error)]
-    at = request.at
-    state = relationship.state_at(at, engagement_ttl=policy.engagement_ttl)
-    if not reasons:
-        return make_decision(
-            request.action,
-            True,  # noqa: FBT003
-            state,
-            at,
-            policy.name,
-            (),
-            _unique(warnings) if warnings else (),
-            obligations,
-            None,
-            (),
-            relationship.sender,
-            relationship.contact,
-            _text(request.channel),
-            _text(request.purpose),
-            request.group,
+    decision = _new_decision(Decision)
+    if reasons:
+        _set_allowed(decision, False)  # noqa: FBT003
+        _fill_denied(decision, relationship, request, policy, reasons, warnings, checked)
+    else:
+        _set_allowed(decision, True)  # noqa: FBT003
+        _fill_allowed(decision, relationship, request, policy, warnings, obligations)
+    return decision
+
+
+def decide_deferred(
+    relationship: Relationship,
+    request: Request,
+    policy: Policy,
+    tests: Tests | None = None,
+    checked: Alternatives | None = None,
+) -> Decision:
+    """
+    Decide *request* now and defer the rest of the `Decision` to the first read of a field.
+
+    Whether it is allowed comes from the plan's denial tests (*tests* when
+    already known); the reasons, warnings, state and suggestions are worked
+    out, as `decide` works them out, when first read.
+    """
+    plan = _plans(policy)[request.action]
+    if not passes(relationship, request, plan.tests if tests is None else tests):
+        return defer_decision(
+            False,  # noqa: FBT003
+            (complete_denied, relationship, request, policy, None, (), checked),
         )
-    unique = _unique(reasons)
-    retry_at = None
-    for reason in unique:
-        until = reason.until
-        if until is None:
-            retry_at = None
-            break
-        if retry_at is None or until > retry_at:
-            retry_at = until
-    # Never raises: a rule that fails while suggesting only leaves its action out.
-    suggested = suggestions(relationship, request, policy, checked)
-    return make_decision(
-        request.action,
-        False,  # noqa: FBT003
-        state,
-        at,
-        policy.name,
-        unique,
-        _unique(warnings),
-        (),
-        retry_at,
-        suggested,
-        relationship.sender,
-        relationship.contact,
-        _text(request.channel),
-        _text(request.purpose),
-        request.group,
+    if plan.obligations:
+        return obliged(relationship, request, policy, plan, checked)
+    return defer_decision(
+        True,  # noqa: FBT003
+        (_complete_allowed, relationship, request, policy, ()),
     )
 
 
-def check(  # noqa: PLR0913
+def obliged(
+    relationship: Relationship,
+    request: Request,
+    policy: Policy,
+    plan: Plan,
+    checked: Alternatives | None = None,
+) -> Decision:
+    # An allowed request whose plan obliges: its obligations, worked out now,
+    # are part of the decision; a rule that fails to give them denies.
+    try:
+        obligations = _obligations(relationship, request, plan.obligations)
+    except Exception as error:  # noqa: BLE001
+        warnings = _evaluate(relationship, request, plan.rules)[1]
+        return defer_decision(
+            False,  # noqa: FBT003
+            (
+                complete_denied,
+                relationship,
+                request,
+                policy,
+                (_rule_error("obligations", error),),
+                warnings,
+                checked,
+            ),
+        )
+    return defer_decision(
+        True,  # noqa: FBT003
+        (_complete_allowed, relationship, request, policy, obligations),
+    )
+
+
+def check(  # noqa: C901, PLR0913
     relationship: Relationship,
     action: Action | str,
     *,
@@ -445,12 +602,83 @@ def check(  # noqa: PLR0913
     Raises:
         InvalidRequest: An argument is invalid (never for a denial).
     """
-    if not isinstance(relationship, Relationship):
+    if type(relationship) is not Relationship and not isinstance(relationship, Relationship):
         raise InvalidRequest("relationship", relationship, "expected a Relationship")
-    request = make_request(action, resolve_at(at), channel, purpose, group)
+    if at is None:
+        at = now()
+    elif type(at) is not datetime or at.tzinfo is not UTC:
+        at = resolve_at(at)
     if policy is None:
         policy = policy_for(relationship.jurisdiction)
-    return decide(relationship, request, policy)
+    key = (action, channel, purpose, group, id(policy))
+    try:
+        prepared = _PREPARED[key]
+    except (KeyError, TypeError):
+        prepared = _prepare(action, channel, purpose, group, policy)
+    _, act, chan, purp, grp, tests, obliging = prepared
+    request = _new_request(Request, (act, at, chan, purp, grp))
+    # passes(), inlined: this is the path every guarded send takes.
+    try:
+        for leaf, test, rule in tests:
+            if test is not None:
+                if test(relationship, request, leaf):
+                    break
+            elif any(r.code not in WARNING_CODES for r in rule.check(relationship, request, leaf)):
+                break
+        else:
+            if obliging:
+                return obliged(relationship, request, policy, _plans(policy)[act])
+            return defer_decision(
+                True,  # noqa: FBT003
+                (_complete_allowed, relationship, request, policy, ()),
+            )
+    except Exception:  # noqa: BLE001, S110
+        pass
+    return defer_decision(
+        False,  # noqa: FBT003
+        (complete_denied, relationship, request, policy, None, (), None),
+    )
+
+
+_Prepared: TypeAlias = tuple[
+    "Policy", Action, Channel | None, PurposeLike | None, str | None, Tests, bool
+]
+# What check() works out once per (action, channel, purpose, group, policy):
+# the resolved request fields, the plan's denial tests and whether any of its
+# rules oblige. Keyed by id(policy): each entry keeps its policy alive, so
+# the id cannot be another policy's while the entry stands.
+_PREPARED: dict[tuple[object, ...], _Prepared] = {}
+
+
+def _prepare(
+    action: Action | str,
+    channel: Channel | str | None,
+    purpose: PurposeLike | None,
+    group: str | None,
+    policy: Policy,
+) -> _Prepared:
+    request = make_request(action, _EPOCH, channel, purpose, group)
+    plan = _plans(policy)[request.action]
+    prepared = (
+        policy,
+        request.action,
+        request.channel,
+        request.purpose,
+        request.group,
+        plan.tests,
+        bool(plan.obligations),
+    )
+    key = (action, channel, purpose, group, id(policy))
+    try:
+        if len(_PREPARED) >= _RESOLVED_MAX:
+            _PREPARED.clear()
+        _PREPARED[key] = prepared
+    except TypeError:  # An unhashable argument: valid, but not worth keeping.
+        pass
+    return prepared
+
+
+_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def require(  # noqa: PLR0913

@@ -7,19 +7,23 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import attrs
 
-from ._decision import Decision
+from ._decision import Decision, defer_decision
 from ._guards import (
     Alternatives,
+    Obligations,
+    Plan,
     Tests,
     alternatives,
-    decide,
+    complete_denied,
+    denial,
     make_request,
+    obliged,
     passes,
-    plan_tests,
+    plan_for,
     resolve_at,
 )
 from ._jurisdiction import policy_for
@@ -121,7 +125,7 @@ def screen(  # noqa: PLR0913
     # the action, worked out once per policy (once per jurisdiction when the
     # policy follows each relationship's jurisdiction).
     fixed = None if policy is None else _shared(request, policy)
-    by_jurisdiction: dict[str | None, tuple[Policy, Tests, Alternatives]] = {}
+    by_jurisdiction: dict[str | None, _Shared] = {}
     for relationship in relationships:
         if not isinstance(relationship, Relationship):
             raise InvalidRequest("relationships", relationship, "expected Relationship values")
@@ -132,14 +136,21 @@ def screen(  # noqa: PLR0913
             if chosen is None:
                 chosen = by_jurisdiction[jurisdiction] = _shared(request, policy_for(jurisdiction))
         if passes(relationship, request, chosen[1]):
-            keep(relationship.contact)
-            continue
-        decision = decide(relationship, request, chosen[0], None, chosen[2])
-        if decision.allowed:
-            keep(relationship.contact)
-            continue
+            if not chosen[2] or _obligations_given(relationship, request, chosen[2]):
+                keep(relationship.contact)
+                continue
+            decision = obliged(relationship, request, chosen[0], chosen[3], chosen[4])
+            reasons = decision.reasons
+        else:
+            # The reasons now, for the counts; the rest of the decision (state,
+            # retry_at, suggestions) when it is first read.
+            reasons, warnings = denial(relationship, request, chosen[3].rules)
+            decision = defer_decision(
+                False,  # noqa: FBT003
+                (complete_denied, relationship, request, chosen[0], reasons, warnings, chosen[4]),
+            )
         denied[relationship.contact] = decision
-        for reason in decision.reasons:
+        for reason in reasons:
             counts[reason.code] = counts.get(reason.code, 0) + 1
     return Screening(
         request.action,
@@ -150,5 +161,20 @@ def screen(  # noqa: PLR0913
     )
 
 
-def _shared(request: Request, policy: Policy) -> tuple[Policy, Tests, Alternatives]:
-    return (policy, plan_tests(policy, request.action), alternatives(request, policy))
+_Shared: TypeAlias = tuple["Policy", Tests, Obligations, Plan, Alternatives]
+
+
+def _shared(request: Request, policy: Policy) -> _Shared:
+    plan = plan_for(policy, request.action)
+    return (policy, plan.tests, plan.obligations, plan, alternatives(request, policy))
+
+
+def _obligations_given(relationship: Relationship, request: Request, rules: Obligations) -> bool:
+    # Whether every obliging rule gives its obligations without failing: an
+    # allowed contact's obligations are not kept, but a rule that fails denies.
+    try:
+        for leaf, rule in rules:
+            rule.obligations(relationship, request, leaf)  # type: ignore[misc]
+    except Exception:  # noqa: BLE001
+        return False
+    return True

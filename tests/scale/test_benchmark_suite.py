@@ -59,8 +59,8 @@ def test_every_benchmark_reports_rows(suite: ModuleType) -> None:
         assert row.value >= 0
         assert (row.target is None) == (row.met is None)
     cases = {row.case for row in rows}
-    assert "median ratio to the floor, allowed path" in cases
-    assert "median ratio to the floor, denied path" in cases
+    assert "median ratio to the floor, allowed path (check)" in cases
+    assert "median ratio to the floor, denied path (whole decision read)" in cases
     assert "relationship()" in cases
 
 

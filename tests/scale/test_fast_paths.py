@@ -4,6 +4,8 @@ Tests that the hot path's shortcuts give exactly what the plain construction giv
 
 from __future__ import annotations
 
+import pickle
+
 from datetime import datetime, timedelta
 
 import attrs
@@ -31,9 +33,9 @@ from permission_networking import (
     replay,
     screen,
 )
-from permission_networking._decision import make_decision, make_reason
+from permission_networking._decision import defer_decision, fill_decision, make_reason
 from permission_networking._etiquette import ETIQUETTE_RULES, JURISDICTION_UNKNOWN_RULE
-from permission_networking._guards import evaluate, make_request
+from permission_networking._guards import decide, evaluate, make_request
 from permission_networking._relationship import _Fold, extend
 from permission_networking._rules import DENIAL_TESTS
 from strategies import GROUPS, PURPOSES, logs
@@ -134,10 +136,10 @@ def test_a_failing_denial_test_denies_with_rule_error(monkeypatch: pytest.Monkey
     assert {"rule_error": 1} == dict(result.counts)
 
 
-def test_a_test_that_denies_what_its_check_allows_is_overruled(
+def test_a_test_that_denies_what_its_check_allows_denies_with_rule_error(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """Should a denial test wrongly deny, screen trusts the check and still allows."""
+    """Should a denial test and its check disagree, check and screen both deny: rule_error."""
 
     def test(relationship: Relationship, request: object, policy: Policy) -> bool:
         return True
@@ -150,7 +152,13 @@ def test_a_test_that_denies_what_its_check_allows_is_overruled(
     policy = Policy("lenient", rules=[Rule("lenient", Action, lenient)])
     stranger = replay([], sender="ana", contact="bo")
 
-    assert ("bo",) == screen([stranger], "message", at=day(1), policy=policy).allowed
+    screened = screen([stranger], "message", at=day(1), policy=policy)
+    decision = check(stranger, "message", at=day(1), policy=policy)
+
+    assert () == screened.allowed
+    assert {"rule_error": 1} == dict(screened.counts)
+    assert ("rule_error",) == decision.codes
+    assert decision == screened.denied["bo"]
 
 
 @given(
@@ -159,17 +167,16 @@ def test_a_test_that_denies_what_its_check_allows_is_overruled(
     retry=st.none() | TIMES,
     channel=st.none() | st.sampled_from(["email", "sms"]),
 )
-def test_make_decision_equals_the_constructor(
+def test_a_filled_decision_equals_the_constructor(
     allowed: bool,  # noqa: FBT001
     state: RelationshipState,
     retry: datetime | None,
     channel: str | None,
 ) -> None:
-    """make_decision builds a Decision equal to Decision(...) field for field, hash and repr."""
+    """A deferred decision, once filled, equals Decision(...) field for field, hash and repr."""
     reason = make_reason("cooling_off", "wait", "favor", retry)
     fields = (
         Action.PITCH,
-        allowed,
         state,
         DAY0,
         "etiquette",
@@ -178,14 +185,91 @@ def test_make_decision_equals_the_constructor(
         ("include_unsubscribe",),
         retry,
         (Action.MESSAGE,),
+        "ana",
+        "bo",
+        channel,
+        "sales",
+        None,
     )
-    built = make_decision(*fields, "ana", "bo", channel, "sales", None)
-    plain = Decision(*fields, None, "ana", "bo", channel, "sales", None)
+    built = defer_decision(allowed, (fill_decision, *fields))
+    plain = Decision(fields[0], allowed, *fields[1:9], None, *fields[9:])
 
     assert plain == built
     assert hash(plain) == hash(built)
     assert repr(plain) == repr(built)
     assert Reason("cooling_off", "wait", "favor", retry) == reason
+
+
+def _deferred(allowed: bool) -> tuple[Decision, list[int]]:  # noqa: FBT001
+    calls: list[int] = []
+
+    def complete(decision: Decision) -> None:
+        calls.append(1)
+        fill_decision(decision, Action.MESSAGE, RelationshipState.CONNECTED, DAY0, "etiquette",
+                      (), (), (), None, (), "ana", "bo", None, None, None)  # fmt: skip
+
+    return defer_decision(allowed, (complete,)), calls
+
+
+def test_a_deferred_decision_is_completed_once_on_the_first_read() -> None:
+    """bool() needs no completion; the first field read completes every field, once."""
+    decision, calls = _deferred(True)  # noqa: FBT003
+
+    assert decision
+    assert [] == calls
+    assert Action.MESSAGE == decision.action
+    assert RelationshipState.CONNECTED == decision.state
+    assert "bo" == decision.contact
+    assert [1] == calls
+
+
+def test_a_deferred_decision_is_frozen_and_has_no_other_names() -> None:
+    """Unknown names raise AttributeError, and fields cannot be set, completed or not."""
+    decision, calls = _deferred(False)  # noqa: FBT003
+
+    with pytest.raises(AttributeError, match="no_such_field"):
+        decision.no_such_field  # type: ignore[attr-defined]  # noqa: B018
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        decision.allowed = True  # type: ignore[misc]
+    assert [] == calls
+    assert not hasattr(decision, "_unknown")
+    assert (RelationshipState.CONNECTED, False) == (decision.state, decision.allowed)
+
+
+def test_a_field_completed_by_another_thread_is_read_as_is() -> None:
+    """A read that finds the work already done (by another thread) returns the field."""
+    decision, calls = _deferred(True)  # noqa: FBT003
+    assert "etiquette" == decision.policy
+
+    assert "etiquette" == Decision.__getattr__(decision, "policy")  # type: ignore[attr-defined]
+    assert [1] == calls
+
+
+@settings(max_examples=300)
+@given(log=logs(), request=REQUESTS, policy=st.sampled_from(POLICIES))
+def test_a_deferred_decision_equals_the_whole_decision(
+    log: list[object], request: Request, policy: Policy
+) -> None:
+    """The deferred decision of check reads, compares, pickles and prints as the whole one."""
+    relationship = replay(log, sender="ana", contact="bo")  # type: ignore[arg-type]
+    whole = decide(relationship, request, policy)
+
+    def deferred() -> Decision:
+        return check(
+            relationship,
+            request.action,
+            at=request.at,
+            policy=policy,
+            channel=request.channel,
+            purpose=request.purpose,
+            group=request.group,
+        )
+
+    assert whole.allowed is deferred().allowed
+    assert whole == deferred()
+    assert hash(whole) == hash(deferred())
+    assert repr(whole) == repr(deferred())
+    assert whole == pickle.loads(pickle.dumps(deferred()))  # noqa: S301
 
 
 def test_the_empty_fold_is_the_default_relationship() -> None:
