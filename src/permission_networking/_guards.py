@@ -319,26 +319,26 @@ def suggestions(
     """
     Return the suggested actions that *policy* allows now, in their order.
 
-    *checked* is ``alternatives(request, policy)`` when already known.
+    *checked* is ``alternatives(request, policy)`` when already known. A rule
+    that fails while suggesting only leaves its action out.
     """
     if checked is None:
-        checked = alternatives(request, policy)
-    found: list[Action] = []
-    for action, other, tests in checked:
-        # passes(), inlined: this loop runs for every denial.
-        try:
-            for leaf, test, rule in tests:
-                if test is not None:
-                    if test(relationship, other, leaf):
-                        break
-                elif any(
-                    r.code not in WARNING_CODES for r in rule.check(relationship, other, leaf)
-                ):
-                    break
-            else:
-                found.append(action)
-        except Exception:  # noqa: BLE001, S112
-            continue
+        at = request.at
+        channel = request.channel
+        group = request.group
+        found = [
+            action
+            for action, default, purpose, tests in _plans(policy)[request.action].suggested
+            if passes(
+                relationship,
+                _new_request(
+                    Request, (action, at, default if channel is None else channel, purpose, group)
+                ),
+                tests,
+            )
+        ]
+    else:
+        found = [action for action, other, tests in checked if passes(relationship, other, tests)]
     suggested = tuple(found)
     # Few distinct tuples exist (subsets of SUGGESTED): share one of each, so that a
     # screening's many denied decisions do not each hold, and the collector track, a copy.
@@ -512,34 +512,6 @@ def decide(
     return decision
 
 
-def decide_deferred(
-    relationship: Relationship,
-    request: Request,
-    policy: Policy,
-    tests: Tests | None = None,
-    checked: Alternatives | None = None,
-) -> Decision:
-    """
-    Decide *request* now and defer the rest of the `Decision` to the first read of a field.
-
-    Whether it is allowed comes from the plan's denial tests (*tests* when
-    already known); the reasons, warnings, state and suggestions are worked
-    out, as `decide` works them out, when first read.
-    """
-    plan = _plans(policy)[request.action]
-    if not passes(relationship, request, plan.tests if tests is None else tests):
-        return defer_decision(
-            False,  # noqa: FBT003
-            (complete_denied, relationship, request, policy, None, (), checked),
-        )
-    if plan.obligations:
-        return obliged(relationship, request, policy, plan, checked)
-    return defer_decision(
-        True,  # noqa: FBT003
-        (_complete_allowed, relationship, request, policy, ()),
-    )
-
-
 def obliged(
     relationship: Relationship,
     request: Request,
@@ -669,12 +641,10 @@ def _prepare(
         bool(plan.obligations),
     )
     key = (action, channel, purpose, group, id(policy))
-    try:
-        if len(_PREPARED) >= _RESOLVED_MAX:
-            _PREPARED.clear()
-        _PREPARED[key] = prepared
-    except TypeError:  # An unhashable argument: valid, but not worth keeping.
-        pass
+    # Every argument is hashable here: make_request refuses the others.
+    if len(_PREPARED) >= _RESOLVED_MAX:
+        _PREPARED.clear()
+    _PREPARED[key] = prepared
     return prepared
 
 

@@ -243,6 +243,8 @@ def test_a_field_completed_by_another_thread_is_read_as_is() -> None:
 
     assert "etiquette" == Decision.__getattr__(decision, "policy")  # type: ignore[attr-defined]
     assert [1] == calls
+    built = Decision(Action.MESSAGE, True, RelationshipState.CONNECTED, DAY0, "etiquette")  # noqa: FBT003
+    assert "etiquette" == Decision.__getattr__(built, "policy")  # type: ignore[attr-defined]
 
 
 @settings(max_examples=300)
