@@ -111,7 +111,7 @@ def _connect_denies(rel: Relationship, req: Request, policy: Policy) -> bool:
     )
 
 
-@denied_when(_connect_denies)
+@denied_when(_connect_denies, warns=True)
 def _connect(rel: Relationship, req: Request, policy: Policy) -> Sequence[Reason]:
     found: list[Reason] = []
     if rel.connection_at is not None:
@@ -598,7 +598,7 @@ def _warns_only(rel: Relationship, req: Request, policy: Policy) -> bool:
     return False
 
 
-@denied_when(_warns_only)
+@denied_when(_warns_only, warns=True)
 def _jurisdiction_unknown(rel: Relationship, req: Request, policy: Policy) -> Sequence[Reason]:
     if req.commercial:
         return (

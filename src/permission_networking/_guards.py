@@ -18,7 +18,7 @@ from ._decision import (
 )
 from ._jurisdiction import policy_for
 from ._relationship import Relationship
-from ._rules import DENIAL_TESTS, DenialTest, Request, Rule
+from ._rules import DENIAL_TESTS, SILENT, DenialTest, Request, Rule
 from ._time import Instant, now, parse_instant
 from ._values import Action, Channel, Purpose, PurposeLike, enum_value, purpose_value
 from .exceptions import InvalidInteraction, InvalidRequest, PermissionDenied
@@ -154,6 +154,7 @@ class Plan(NamedTuple):
     Attributes:
         rules: Every ``(part, rule)`` that decides the action, in order.
         tests: The same, each with its rule's denial test (None: run the check).
+        warners: The ``(part, rule)`` pairs whose rules may warn.
         obligations: The ``(part, rule)`` pairs whose rules oblige the sender.
         suggested: The actions a denial suggests if allowed, each with its
             default channel, its purpose and its tests.
@@ -161,6 +162,7 @@ class Plan(NamedTuple):
 
     rules: tuple[tuple[Policy, Rule], ...]
     tests: Tests
+    warners: tuple[tuple[Policy, Rule], ...]
     obligations: Obligations
     suggested: tuple[tuple[Action, Channel | None, PurposeLike | None, Tests], ...]
 
@@ -184,6 +186,7 @@ def _plans(policy: Policy) -> dict[Action, Plan]:
         action: Plan(
             policy.plan(action),
             tests[action],
+            tuple((leaf, rule) for leaf, rule in policy.plan(action) if rule.check not in SILENT),
             tuple(
                 (leaf, rule) for leaf, rule in policy.plan(action) if rule.obligations is not None
             ),
@@ -436,8 +439,9 @@ def _complete_allowed(
     policy: Policy,
     obligations: tuple[str, ...],
 ) -> None:
-    # The denial tests found nothing; the rules run again only for their warnings.
-    warnings = _evaluate(relationship, request, _plans(policy)[request.action].rules)[1]
+    # The denial tests found nothing; the rules that may warn run again for their warnings.
+    warners = _plans(policy)[request.action].warners
+    warnings = _evaluate(relationship, request, warners)[1] if warners else ()
     _fill_allowed(decision, relationship, request, policy, warnings, obligations)
 
 

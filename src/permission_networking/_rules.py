@@ -102,13 +102,27 @@ input: the test suite holds them to that.
 """
 
 
-def denied_when(test: DenialTest) -> Callable[[RuleCheck], RuleCheck]:
+SILENT: set[RuleCheck] = set()
+"""
+The rule checks that never warn: those registered by `denied_when` without ``warns``.
+
+An allowed decision's warnings come only from the other rules, so a plan of
+silent rules has none to look for.
+"""
+
+
+def denied_when(test: DenialTest, *, warns: bool = False) -> Callable[[RuleCheck], RuleCheck]:
     """
     Register *test* as the denial test of the decorated rule check.
+
+    *warns* says whether the check may give warnings; the test suite holds a
+    check registered without it to giving none.
     """
 
     def register(check: RuleCheck) -> RuleCheck:
         DENIAL_TESTS[check] = test
+        if not warns:
+            SILENT.add(check)
         return check
 
     return register

@@ -37,7 +37,7 @@ from permission_networking._decision import defer_decision, fill_decision, make_
 from permission_networking._etiquette import ETIQUETTE_RULES, JURISDICTION_UNKNOWN_RULE
 from permission_networking._guards import decide, evaluate, make_request
 from permission_networking._relationship import _Fold, extend
-from permission_networking._rules import DENIAL_TESTS
+from permission_networking._rules import DENIAL_TESTS, SILENT
 from strategies import GROUPS, PURPOSES, logs
 from timeline import DAY0, Log, day
 
@@ -53,6 +53,13 @@ POLICIES = [
 ]
 RULES = [*ETIQUETTE_RULES, JURISDICTION_UNKNOWN_RULE]
 TIMES = st.integers(-24, 24 * 150).map(lambda hours: DAY0 + timedelta(hours=hours))
+
+
+def test_only_the_rules_that_warn_are_looked_at_for_warnings() -> None:
+    """Of the etiquette rules, connect and jurisdiction may warn; the rest are silent."""
+    loud = {rule.name for rule in RULES if rule.check not in SILENT}
+
+    assert {"connect", "jurisdiction"} == loud
 
 
 @pytest.mark.parametrize("rule", RULES, ids=lambda rule: rule.name)
@@ -84,6 +91,8 @@ def test_denial_tests_agree_with_their_checks(
         found = rule.check(relationship, request, policy)
         denies = any(reason.code not in WARNING_CODES for reason in found)
         assert denies == DENIAL_TESTS[rule.check](relationship, request, policy), rule.name
+        if rule.check in SILENT:
+            assert not [r for r in found if r.code in WARNING_CODES], rule.name
 
 
 @given(log=logs(), at=TIMES, action=st.sampled_from(list(Action)))
