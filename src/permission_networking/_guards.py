@@ -155,6 +155,8 @@ class Plan(NamedTuple):
         rules: Every ``(part, rule)`` that decides the action, in order.
         tests: The same, each with its rule's denial test (None: run the check).
         warners: The ``(part, rule)`` pairs whose rules may warn.
+        explain: What explaining a denial runs: `tests` with the test left
+            out (None) of the rules that may warn, whose checks always run.
         obligations: The ``(part, rule)`` pairs whose rules oblige the sender.
         suggested: The actions a denial suggests if allowed, each with its
             default channel, its purpose and its tests.
@@ -163,6 +165,7 @@ class Plan(NamedTuple):
     rules: tuple[tuple[Policy, Rule], ...]
     tests: Tests
     warners: tuple[tuple[Policy, Rule], ...]
+    explain: Tests
     obligations: Obligations
     suggested: tuple[tuple[Action, Channel | None, PurposeLike | None, Tests], ...]
 
@@ -187,6 +190,10 @@ def _plans(policy: Policy) -> dict[Action, Plan]:
             policy.plan(action),
             tests[action],
             tuple((leaf, rule) for leaf, rule in policy.plan(action) if rule.check not in SILENT),
+            tuple(
+                (leaf, test if rule.check in SILENT else None, rule)
+                for leaf, test, rule in tests[action]
+            ),
             tuple(
                 (leaf, rule) for leaf, rule in policy.plan(action) if rule.obligations is not None
             ),
@@ -446,15 +453,29 @@ def _complete_allowed(
 
 
 def denial(
-    relationship: Relationship, request: Request, rules: tuple[tuple[Policy, Rule], ...]
+    relationship: Relationship, request: Request, explain: Tests
 ) -> tuple[tuple[Reason, ...], tuple[Reason, ...]]:
     """
     Return the reasons (one per code) and the warnings of a request its denial tests deny.
 
-    Should the rules then find no reason (a rule that answers differently
-    when asked again), the one reason is ``rule_error``: denied to be safe.
+    *explain* is a plan's: only the checks of the rules whose tests deny, and
+    of those that may warn, run; the others would find nothing. Should the
+    rules then find no reason (a rule that answers differently when asked
+    again), the one reason is ``rule_error``: denied to be safe.
     """
-    reasons, warnings = _evaluate(relationship, request, rules)
+    reasons: list[Reason] = []
+    warnings: list[Reason] = []
+    for leaf, test, rule in explain:
+        try:
+            if test is not None and not test(relationship, request, leaf):
+                continue
+            for reason in rule.check(relationship, request, leaf):
+                if reason.code in WARNING_CODES:
+                    warnings.append(reason)
+                else:
+                    reasons.append(reason)
+        except Exception as error:  # noqa: BLE001
+            reasons.append(_rule_error(rule.name, error))
     # A tuple, and the shared empty one when there is none: a screening holds many.
     kept = tuple(warnings) if warnings else ()
     if not reasons:
@@ -482,7 +503,7 @@ def complete_denied(  # noqa: PLR0913, PLR0917
     Complete a deferred denial: with its *reasons* and *warnings* when known (else None, ()).
     """
     if reasons is None:
-        reasons, warnings = denial(relationship, request, _plans(policy)[request.action].rules)
+        reasons, warnings = denial(relationship, request, _plans(policy)[request.action].explain)
     _fill_denied(decision, relationship, request, policy, reasons, warnings, checked)
 
 
@@ -531,9 +552,9 @@ def obliged(
         warnings = _evaluate(relationship, request, plan.rules)[1]
         return defer_decision(
             False,  # noqa: FBT003
+            relationship,
             (
                 complete_denied,
-                relationship,
                 request,
                 policy,
                 (_rule_error("obligations", error),),
@@ -543,7 +564,8 @@ def obliged(
         )
     return defer_decision(
         True,  # noqa: FBT003
-        (_complete_allowed, relationship, request, policy, obligations),
+        relationship,
+        (_complete_allowed, request, policy, obligations),
     )
 
 
@@ -606,13 +628,15 @@ def check(  # noqa: C901, PLR0913
                 return obliged(relationship, request, policy, _plans(policy)[act])
             return defer_decision(
                 True,  # noqa: FBT003
-                (_complete_allowed, relationship, request, policy, ()),
+                relationship,
+                (_complete_allowed, request, policy, ()),
             )
     except Exception:  # noqa: BLE001, S110
         pass
     return defer_decision(
         False,  # noqa: FBT003
-        (complete_denied, relationship, request, policy, None, (), None),
+        relationship,
+        (complete_denied, request, policy, None, (), None),
     )
 
 

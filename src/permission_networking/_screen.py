@@ -142,13 +142,11 @@ def screen(  # noqa: PLR0913
             decision = obliged(relationship, request, chosen[0], chosen[3], chosen[4])
             reasons = decision.reasons
         else:
-            # The reasons now, for the counts; the rest of the decision (state,
-            # retry_at, suggestions) when it is first read.
-            reasons, warnings = denial(relationship, request, chosen[3].rules)
-            decision = defer_decision(
-                False,  # noqa: FBT003
-                (complete_denied, relationship, request, chosen[0], reasons, warnings, chosen[4]),
-            )
+            # The reasons now for the counts, then let go: the decision is built
+            # when first read, with work shared by every denial of the audience,
+            # so that it is one object until then.
+            reasons = denial(relationship, request, chosen[3].explain)[0]
+            decision = defer_decision(False, relationship, chosen[5])  # noqa: FBT003
         denied[relationship.contact] = decision
         for reason in reasons:
             counts[reason.code] = counts.get(reason.code, 0) + 1
@@ -161,12 +159,14 @@ def screen(  # noqa: PLR0913
     )
 
 
-_Shared: TypeAlias = tuple["Policy", Tests, Obligations, Plan, Alternatives]
+_Shared: TypeAlias = tuple["Policy", Tests, Obligations, Plan, Alternatives, tuple[Any, ...]]
 
 
 def _shared(request: Request, policy: Policy) -> _Shared:
     plan = plan_for(policy, request.action)
-    return (policy, plan.tests, plan.obligations, plan, alternatives(request, policy))
+    checked = alternatives(request, policy)
+    denied = (complete_denied, request, policy, None, (), checked)
+    return (policy, plan.tests, plan.obligations, plan, checked, denied)
 
 
 def _obligations_given(relationship: Relationship, request: Request, rules: Obligations) -> bool:

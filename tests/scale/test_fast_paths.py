@@ -4,7 +4,9 @@ Tests that the hot path's shortcuts give exactly what the plain construction giv
 
 from __future__ import annotations
 
+import gc
 import pickle
+import weakref
 
 from datetime import datetime, timedelta
 
@@ -105,6 +107,24 @@ def test_screen_agrees_with_check(log: list[object], at: datetime, action: Actio
     decision = check(relationship, action, at=at)
     assert decision.allowed == (result.allowed == ("bo",))
     assert ({} if decision.allowed else {"bo": decision}) == dict(result.denied)
+    assert dict.fromkeys(decision.codes, 1) == dict(result.counts)
+
+
+def test_a_screened_denial_holds_its_relationship_until_read() -> None:
+    """A denied contact's decision keeps what completes it until first read, then lets go."""
+    relationship = replay(
+        [Interaction("1", "ana", "bo", "connection_accepted", DAY0, direction="inbound")]
+    )
+    held = weakref.ref(relationship)
+    result = screen([relationship], "send_marketing", at=DAY0)
+    del relationship
+    gc.collect()
+    assert held() is not None
+
+    assert ("no_consent",) == result.denied["bo"].codes
+    gc.collect()
+    assert held() is None
+    assert "bo" == result.denied["bo"].contact
 
 
 def test_a_rule_without_a_test_is_checked() -> None:
@@ -200,7 +220,7 @@ def test_a_filled_decision_equals_the_constructor(
         "sales",
         None,
     )
-    built = defer_decision(allowed, (fill_decision, *fields))
+    built = defer_decision(allowed, fields[0], (fill_decision, *fields[1:]))
     plain = Decision(fields[0], allowed, *fields[1:9], None, *fields[9:])
 
     assert plain == built
@@ -212,12 +232,13 @@ def test_a_filled_decision_equals_the_constructor(
 def _deferred(allowed: bool) -> tuple[Decision, list[int]]:  # noqa: FBT001
     calls: list[int] = []
 
-    def complete(decision: Decision) -> None:
+    def complete(decision: Decision, subject: str) -> None:
+        assert "subject" == subject
         calls.append(1)
         fill_decision(decision, Action.MESSAGE, RelationshipState.CONNECTED, DAY0, "etiquette",
                       (), (), (), None, (), "ana", "bo", None, None, None)  # fmt: skip
 
-    return defer_decision(allowed, (complete,)), calls
+    return defer_decision(allowed, "subject", (complete,)), calls
 
 
 def test_a_deferred_decision_is_completed_once_on_the_first_read() -> None:
