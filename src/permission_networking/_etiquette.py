@@ -9,9 +9,9 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Final
 
 from ._decision import Reason, ReasonCode, make_reason
-from ._rules import Request, Rule, denied_when, next_call_time
+from ._rules import Codes, Request, Rule, denied_when, next_call_time
 from ._time import Duration, format_instant
-from ._values import Action, Permission, Purpose, RelationshipState
+from ._values import Action, Permission, Purpose, PurposeLike, RelationshipState
 
 
 if TYPE_CHECKING:
@@ -22,6 +22,7 @@ __all__ = ["ETIQUETTE_RULES", "JURISDICTION_UNKNOWN_RULE"]
 
 _A = Action
 _NONE: Final[tuple[Reason, ...]] = ()
+_PASS: Final[Codes] = ()
 _ENGAGED_OR_MORE: Final = frozenset({RelationshipState.ENGAGED, RelationshipState.OPTED_IN})
 # Reason codes as plain strings, as Reason's converter would make them.
 _DO_NOT_CONTACT: Final = str(ReasonCode.DO_NOT_CONTACT)
@@ -45,16 +46,24 @@ _QUIET_HOURS: Final = str(ReasonCode.QUIET_HOURS)
 _NOT_INTRODUCED: Final = str(ReasonCode.NOT_INTRODUCED)
 _NO_OWNER_PERMISSION: Final = str(ReasonCode.NO_OWNER_PERMISSION)
 _JURISDICTION_UNKNOWN: Final = str(ReasonCode.JURISDICTION_UNKNOWN)
+# What a denial test gives for each code found alone, shared.
+_ONE: Final[dict[str, Codes]] = {str(code): (str(code),) for code in ReasonCode}
 
 # Each rule's check builds the reasons a decision shows; its denial test (see
-# `denied_when`) answers only whether the check would deny, without building
-# them, for `screen` and for the suggestions of a denied decision. Where a
-# condition is more than one comparison both read the same small predicate,
-# and tests/scale holds every test to its check on random relationships.
+# `denied_when`) gives only the codes of the reasons the check would deny
+# with, without building them, for `screen` and for the suggestions of a
+# denied decision. Where a condition is more than one comparison both read
+# the same small predicate, and tests/scale holds every test to its check on
+# random relationships.
 
 
-def _do_not_contact_denies(rel: Relationship, req: Request, policy: Policy) -> bool:
-    return rel.do_not_contact
+def _codes(*pairs: tuple[bool, str]) -> Codes:
+    # The codes whose conditions hold, in order: a denial test with several.
+    return tuple(code for holds, code in pairs if holds)
+
+
+def _do_not_contact_denies(rel: Relationship, req: Request, policy: Policy) -> Codes:
+    return _ONE[_DO_NOT_CONTACT] if rel.do_not_contact else _PASS
 
 
 @denied_when(_do_not_contact_denies)
@@ -70,8 +79,10 @@ def _do_not_contact(rel: Relationship, req: Request, policy: Policy) -> Sequence
     return _NONE
 
 
-def _undeliverable_denies(rel: Relationship, req: Request, policy: Policy) -> bool:
-    return req.channel is not None and req.channel in rel.undeliverable
+def _undeliverable_denies(rel: Relationship, req: Request, policy: Policy) -> Codes:
+    if req.channel is not None and req.channel in rel.undeliverable:
+        return _ONE[_UNDELIVERABLE]
+    return _PASS
 
 
 @denied_when(_undeliverable_denies)
@@ -103,11 +114,11 @@ def _declined_until(rel: Relationship, req: Request, policy: Policy) -> datetime
     return until if req.at < until else None
 
 
-def _connect_denies(rel: Relationship, req: Request, policy: Policy) -> bool:
-    return (
-        rel.connection_at is not None
-        or _request_pending_until(rel, req, policy) is not None
-        or _declined_until(rel, req, policy) is not None
+def _connect_denies(rel: Relationship, req: Request, policy: Policy) -> Codes:
+    return _codes(
+        (rel.connection_at is not None, _ALREADY_CONNECTED),
+        (_request_pending_until(rel, req, policy) is not None, _REQUEST_PENDING),
+        (_declined_until(rel, req, policy) is not None, _RECENTLY_DECLINED),
     )
 
 
@@ -158,8 +169,10 @@ def _connect(rel: Relationship, req: Request, policy: Policy) -> Sequence[Reason
     return found
 
 
-def _reach_denies(rel: Relationship, req: Request, policy: Policy) -> bool:
-    return rel.connected_at is None and rel.introduced_at is None
+def _reach_denies(rel: Relationship, req: Request, policy: Policy) -> Codes:
+    if rel.connected_at is None and rel.introduced_at is None:
+        return _ONE[_NOT_CONNECTED]
+    return _PASS
 
 
 @denied_when(_reach_denies)
@@ -175,8 +188,8 @@ def _reach(rel: Relationship, req: Request, policy: Policy) -> Sequence[Reason]:
     return _NONE
 
 
-def _unanswered_denies(rel: Relationship, req: Request, policy: Policy) -> bool:
-    return rel.unanswered >= policy.max_unanswered
+def _unanswered_denies(rel: Relationship, req: Request, policy: Policy) -> Codes:
+    return _ONE[_UNANSWERED_LIMIT] if rel.unanswered >= policy.max_unanswered else _PASS
 
 
 @denied_when(_unanswered_denies)
@@ -215,11 +228,11 @@ def _cooling_until(rel: Relationship, req: Request, policy: Policy) -> datetime 
     return until if req.at < until else None
 
 
-def _favor_denies(rel: Relationship, req: Request, policy: Policy) -> bool:
-    return (
-        rel.gives <= rel.asks
-        or _cooling_until(rel, req, policy) is not None
-        or not _engaged(rel, req, policy)
+def _favor_denies(rel: Relationship, req: Request, policy: Policy) -> Codes:
+    return _codes(
+        (not _engaged(rel, req, policy), _NOT_ENGAGED),
+        (_cooling_until(rel, req, policy) is not None, _COOLING_OFF),
+        (rel.gives <= rel.asks, _RECIPROCITY),
     )
 
 
@@ -257,11 +270,13 @@ def _given_since(rel: Relationship, refused: datetime) -> bool:
     return rel.last_given_at is not None and rel.last_given_at > refused
 
 
-def _refusal_denies(rel: Relationship, req: Request, policy: Policy) -> bool:
+def _refusal_denies(rel: Relationship, req: Request, policy: Policy) -> Codes:
     refused = rel.last_refusal_at
-    return refused is not None and (
+    if refused is not None and (
         req.at < refused + policy.refusal_backoff or not _given_since(rel, refused)
-    )
+    ):
+        return _ONE[_RECENT_REFUSAL]
+    return _PASS
 
 
 @denied_when(_refusal_denies)
@@ -345,10 +360,13 @@ def _sales_permission(rel: Relationship, req: Request) -> bool:
     )
 
 
-def _pitch_denies(rel: Relationship, req: Request, policy: Policy) -> bool:
+def _pitch_denies(rel: Relationship, req: Request, policy: Policy) -> Codes:
     if _sales_permission(rel, req):
-        return False
-    return not _interested(rel, req, policy) or not _engaged(rel, req, policy)
+        return _PASS
+    return _codes(
+        (not _engaged(rel, req, policy), _NOT_ENGAGED),
+        (not _interested(rel, req, policy), _NO_INTEREST),
+    )
 
 
 @denied_when(_pitch_denies)
@@ -381,12 +399,12 @@ def _opt_in_declined_until(rel: Relationship, req: Request, policy: Policy) -> d
     return until if req.at < until else None
 
 
-def _request_opt_in_denies(rel: Relationship, req: Request, policy: Policy) -> bool:
-    return (
-        not _interested(rel, req, policy)
-        or _opt_in_pending_until(rel, req, policy) is not None
-        or _opt_in_declined_until(rel, req, policy) is not None
-        or not _engaged(rel, req, policy)
+def _request_opt_in_denies(rel: Relationship, req: Request, policy: Policy) -> Codes:
+    return _codes(
+        (not _engaged(rel, req, policy), _NOT_ENGAGED),
+        (not _interested(rel, req, policy), _NO_INTEREST),
+        (_opt_in_pending_until(rel, req, policy) is not None, _REQUEST_PENDING),
+        (_opt_in_declined_until(rel, req, policy) is not None, _RECENTLY_DECLINED),
     )
 
 
@@ -440,27 +458,50 @@ def express_consent(
     Returns the permission, or None and the reason there is none
     (``no_consent``, ``consent_withdrawn`` or ``consent_expired``).
     """
-    at = req.at
     purpose = req.purpose or Purpose.MARKETING
     active = _active_express(rel, req, policy, purpose)
     if active is not None:
         return active, None
+    how = _no_consent(rel, req, purpose)
+    what = f"{purpose} on {req.channel or 'an unknown channel'}"
+    if how == "withdrew":
+        message = f"{rel.contact} withdrew consent to {what}"
+    elif how == "opted_out":
+        message = f"{rel.contact} opted out of {what}"
+    elif how == "lapsed":
+        message = f"{rel.contact}'s consent to {what} lapsed"
+    else:
+        message = f"{rel.contact} has not given consent to {what}"
+    return None, make_reason(_WHY[how][0], message, rule)
+
+
+_WHY: Final[dict[str, Codes]] = {
+    "withdrew": _ONE[_CONSENT_WITHDRAWN],
+    "opted_out": _ONE[_CONSENT_WITHDRAWN],
+    "lapsed": _ONE[_CONSENT_EXPIRED],
+    "never": _ONE[_NO_CONSENT],
+}
+"""
+Why no express permission is active, each with the one code it denies with.
+"""
+
+
+def _no_consent(rel: Relationship, req: Request, purpose: PurposeLike) -> str:
+    # Why no express permission covers the request, as a key of _WHY: the
+    # latest covering permission was withdrawn, an opt-out stands, it lapsed,
+    # or there never was one.
+    at = req.at
     latest: Permission | None = None
     for permission in _covering(rel, req, purpose):
         if latest is None or permission.granted_at > latest.granted_at:
             latest = permission
-    what = f"{purpose} on {req.channel or 'an unknown channel'}"
     if latest is not None and latest.withdrawn_at is not None and latest.withdrawn_at <= at:
-        return None, make_reason(
-            _CONSENT_WITHDRAWN, f"{rel.contact} withdrew consent to {what}", rule
-        )
+        return "withdrew"
     if rel.opted_out(purpose, req.channel, at):
-        return None, make_reason(_CONSENT_WITHDRAWN, f"{rel.contact} opted out of {what}", rule)
+        return "opted_out"
     if latest is not None:
-        return None, make_reason(
-            _CONSENT_EXPIRED, f"{rel.contact}'s consent to {what} lapsed", rule
-        )
-    return None, make_reason(_NO_CONSENT, f"{rel.contact} has not given consent to {what}", rule)
+        return "lapsed"
+    return "never"
 
 
 def _unconfirmed(permission: Permission, req: Request, policy: Policy) -> bool:
@@ -469,9 +510,14 @@ def _unconfirmed(permission: Permission, req: Request, policy: Policy) -> bool:
     )
 
 
-def _marketing_denies(rel: Relationship, req: Request, policy: Policy) -> bool:
-    permission = _active_express(rel, req, policy, req.purpose or Purpose.MARKETING)
-    return permission is None or _unconfirmed(permission, req, policy)
+def _marketing_denies(rel: Relationship, req: Request, policy: Policy) -> Codes:
+    purpose = req.purpose or Purpose.MARKETING
+    permission = _active_express(rel, req, policy, purpose)
+    if permission is None:
+        return _WHY[_no_consent(rel, req, purpose)]
+    if _unconfirmed(permission, req, policy):
+        return _ONE[_CONSENT_UNCONFIRMED]
+    return _PASS
 
 
 @denied_when(_marketing_denies)
@@ -503,8 +549,10 @@ def _meeting_asked(rel: Relationship, req: Request, policy: Policy) -> bool:
     return asked is not None and asked <= req.at < asked + policy.engagement_ttl
 
 
-def _meeting_denies(rel: Relationship, req: Request, policy: Policy) -> bool:
-    return not _meeting_asked(rel, req, policy) and not _engaged(rel, req, policy)
+def _meeting_denies(rel: Relationship, req: Request, policy: Policy) -> Codes:
+    if not _meeting_asked(rel, req, policy) and not _engaged(rel, req, policy):
+        return _ONE[_NOT_ENGAGED]
+    return _PASS
 
 
 @denied_when(_meeting_denies)
@@ -515,9 +563,11 @@ def _meeting(rel: Relationship, req: Request, policy: Policy) -> Sequence[Reason
     return _NONE if not_engaged is None else (not_engaged,)
 
 
-def _call_hours_denies(rel: Relationship, req: Request, policy: Policy) -> bool:
+def _call_hours_denies(rel: Relationship, req: Request, policy: Policy) -> Codes:
     zone = rel.timezone
-    return zone is not None and next_call_time(req.at, zone, policy.call_hours) is not None
+    if zone is not None and next_call_time(req.at, zone, policy.call_hours) is not None:
+        return _ONE[_QUIET_HOURS]
+    return _PASS
 
 
 @denied_when(_call_hours_denies)
@@ -563,8 +613,11 @@ def _owner_allows(rel: Relationship, req: Request) -> bool:
     )
 
 
-def _group_denies(rel: Relationship, req: Request, policy: Policy) -> bool:
-    return not _introduced_in_group(rel, req) or not _owner_allows(rel, req)
+def _group_denies(rel: Relationship, req: Request, policy: Policy) -> Codes:
+    return _codes(
+        (not _introduced_in_group(rel, req), _NOT_INTRODUCED),
+        (not _owner_allows(rel, req), _NO_OWNER_PERMISSION),
+    )
 
 
 @denied_when(_group_denies)
@@ -594,8 +647,8 @@ def _group(rel: Relationship, req: Request, policy: Policy) -> Sequence[Reason]:
     return found
 
 
-def _warns_only(rel: Relationship, req: Request, policy: Policy) -> bool:
-    return False
+def _warns_only(rel: Relationship, req: Request, policy: Policy) -> Codes:
+    return _PASS
 
 
 @denied_when(_warns_only, warns=True)

@@ -18,7 +18,7 @@ from ._decision import (
 )
 from ._jurisdiction import policy_for
 from ._relationship import Relationship
-from ._rules import DENIAL_TESTS, SILENT, DenialTest, Request, Rule
+from ._rules import DENIAL_TESTS, SILENT, Codes, DenialTest, Request, Rule
 from ._time import Instant, now, parse_instant
 from ._values import Action, Channel, Purpose, PurposeLike, enum_value, purpose_value
 from .exceptions import InvalidInteraction, InvalidRequest, PermissionDenied
@@ -266,6 +266,37 @@ def passes(relationship: Relationship, request: Request, tests: Tests) -> bool:
     except Exception:  # noqa: BLE001
         return False
     return True
+
+
+def denying_codes(relationship: Relationship, request: Request, tests: Tests) -> Codes:
+    """
+    Return the codes a plan's *tests* deny *request* with, each once; empty when allowed.
+
+    What `screen` counts: a rule with a denial test gives its codes without
+    building reasons, a rule without one is checked, and a rule that raises
+    gives ``rule_error``, as in `evaluate`.
+    """
+    codes: Codes = ()
+    for leaf, test, rule in tests:
+        try:
+            if test is not None:
+                found = test(relationship, request, leaf)
+            else:
+                found = tuple(
+                    reason.code
+                    for reason in rule.check(relationship, request, leaf)
+                    if reason.code not in WARNING_CODES
+                )
+        except Exception:  # noqa: BLE001
+            found = _RULE_ERROR
+        if found:
+            codes = found if not codes else codes + found
+    if len(codes) > 1 and len(set(codes)) < len(codes):
+        return tuple(dict.fromkeys(codes))
+    return codes
+
+
+_RULE_ERROR: Final = (str(ReasonCode.RULE_ERROR),)
 
 
 def _unique(reasons: Sequence[Reason]) -> tuple[Reason, ...]:

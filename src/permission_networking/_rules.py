@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 __all__ = [
     "COMMERCIAL_ACTIONS",
     "DENIAL_TESTS",
+    "Codes",
     "DenialTest",
     "ObligationCheck",
     "Request",
@@ -85,20 +86,26 @@ What a rule obliges the sender to do when the action is allowed.
 """
 
 
-DenialTest: TypeAlias = "Callable[[Relationship, Request, Policy], bool]"
+Codes: TypeAlias = tuple[str, ...]
 """
-A rule's denial test: whether its check would find a denying reason, answered
-without building the reasons. Warnings never deny.
+Reason codes, each once, in the order a rule reports them.
+"""
+
+DenialTest: TypeAlias = "Callable[[Relationship, Request, Policy], Codes]"
+"""
+A rule's denial test: the codes of the denying reasons its check would find,
+answered without building the reasons; empty (false) when it allows.
+Warnings never deny, so their codes are never given.
 """
 
 DENIAL_TESTS: dict[RuleCheck, DenialTest] = {}
 """
 The denial tests of rule checks, by check; `denied_when` fills it.
 
-A guard that only needs to know whether an action is allowed (`screen` for
-an audience, the suggestions of a denied `check`) runs a rule's test when it
-has one, and its check otherwise. A test must agree with its check on every
-input: the test suite holds them to that.
+A guard that only needs to know whether an action is allowed, or why not by
+code (`screen` for an audience, the suggestions of a denied `check`), runs a
+rule's test when it has one, and its check otherwise. A test must agree with
+its check on every input: the test suite holds them to that.
 """
 
 

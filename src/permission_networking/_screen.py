@@ -19,10 +19,9 @@ from ._guards import (
     Tests,
     alternatives,
     complete_denied,
-    denial,
+    denying_codes,
     make_request,
     obliged,
-    passes,
     plan_for,
     resolve_at,
 )
@@ -135,21 +134,21 @@ def screen(  # noqa: PLR0913
             chosen = by_jurisdiction.get(jurisdiction)
             if chosen is None:
                 chosen = by_jurisdiction[jurisdiction] = _shared(request, policy_for(jurisdiction))
-        if passes(relationship, request, chosen[1]):
-            if not chosen[2] or _obligations_given(relationship, request, chosen[2]):
-                keep(relationship.contact)
-                continue
-            decision = obliged(relationship, request, chosen[0], chosen[3], chosen[4])
-            reasons = decision.reasons
+        codes = denying_codes(relationship, request, chosen[1])
+        if codes:
+            # The codes now, for the counts; the decision is built when first
+            # read, with work shared by every denial of the audience, so that
+            # it is one object until then.
+            denied[relationship.contact] = defer_decision(False, relationship, chosen[5])  # noqa: FBT003
+        elif not chosen[2] or _obligations_given(relationship, request, chosen[2]):
+            keep(relationship.contact)
+            continue
         else:
-            # The reasons now for the counts, then let go: the decision is built
-            # when first read, with work shared by every denial of the audience,
-            # so that it is one object until then.
-            reasons = denial(relationship, request, chosen[3].explain)[0]
-            decision = defer_decision(False, relationship, chosen[5])  # noqa: FBT003
-        denied[relationship.contact] = decision
-        for reason in reasons:
-            counts[reason.code] = counts.get(reason.code, 0) + 1
+            decision = obliged(relationship, request, chosen[0], chosen[3], chosen[4])
+            denied[relationship.contact] = decision
+            codes = decision.codes
+        for code in codes:
+            counts[code] = counts.get(code, 0) + 1
     return Screening(
         request.action,
         request.at,

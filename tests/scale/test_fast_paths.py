@@ -85,14 +85,14 @@ REQUESTS = st.builds(
 def test_denial_tests_agree_with_their_checks(
     log: list[object], request: Request, policy: Policy
 ) -> None:
-    """A rule's denial test says deny exactly when its check finds a reason that is not a warning."""
+    """A rule's denial test gives exactly the codes of its check's denying reasons, in order."""
     relationship = replay(log, sender="ana", contact="bo")  # type: ignore[arg-type]
     for rule in RULES:
         if request.action not in rule.actions:
             continue
         found = rule.check(relationship, request, policy)
-        denies = any(reason.code not in WARNING_CODES for reason in found)
-        assert denies == DENIAL_TESTS[rule.check](relationship, request, policy), rule.name
+        denying = tuple(dict.fromkeys(r.code for r in found if r.code not in WARNING_CODES))
+        assert denying == DENIAL_TESTS[rule.check](relationship, request, policy), rule.name
         if rule.check in SILENT:
             assert not [r for r in found if r.code in WARNING_CODES], rule.name
 
@@ -149,7 +149,7 @@ def test_a_rule_without_a_test_is_checked() -> None:
 def test_a_failing_denial_test_denies_with_rule_error(monkeypatch: pytest.MonkeyPatch) -> None:
     """A denial test that raises fails closed: the decision is built and says rule_error."""
 
-    def test(relationship: Relationship, request: object, policy: Policy) -> bool:
+    def test(relationship: Relationship, request: object, policy: Policy) -> tuple[str, ...]:
         raise RuntimeError
 
     def broken(relationship: Relationship, request: object, policy: Policy) -> list[Reason]:
@@ -168,10 +168,10 @@ def test_a_failing_denial_test_denies_with_rule_error(monkeypatch: pytest.Monkey
 def test_a_test_that_denies_what_its_check_allows_denies_with_rule_error(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """Should a denial test and its check disagree, check and screen both deny: rule_error."""
+    """Should a denial test and its check disagree, check and screen both deny; the decision says rule_error."""
 
-    def test(relationship: Relationship, request: object, policy: Policy) -> bool:
-        return True
+    def test(relationship: Relationship, request: object, policy: Policy) -> tuple[str, ...]:
+        return ("not_engaged",)
 
     def lenient(relationship: Relationship, request: object, policy: Policy) -> list[Reason]:
         return []
@@ -185,7 +185,7 @@ def test_a_test_that_denies_what_its_check_allows_denies_with_rule_error(
     decision = check(stranger, "message", at=day(1), policy=policy)
 
     assert () == screened.allowed
-    assert {"rule_error": 1} == dict(screened.counts)
+    assert {"not_engaged": 1} == dict(screened.counts)
     assert ("rule_error",) == decision.codes
     assert decision == screened.denied["bo"]
 
