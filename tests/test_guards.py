@@ -469,6 +469,10 @@ class TestRulesAndPolicies:
         assert () == screened.allowed
         assert {"rule_error": 1} == dict(screened.counts)
         assert decision == screened.denied[relationship.contact]
+        with pn.MemoryStore() as store:
+            store.record_many(connected.items)
+            stored = store.check("ana", "bo", "message", at=day(1), policy=policy)
+        assert decision == stored
 
     def test_unknown_settings_are_refused(self) -> None:
         """An unknown or invalid setting raises InvalidRequest naming it."""

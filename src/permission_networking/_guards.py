@@ -152,9 +152,10 @@ class Plan(NamedTuple):
     What deciding one action under one policy takes, worked out once.
 
     Attributes:
-        rules: Every ``(part, rule)`` that decides the action, in order.
+        rules: Every rule that decides the action, in order, as
+            ``(part, None, rule)``: each check runs.
         tests: The same, each with its rule's denial test (None: run the check).
-        warners: The ``(part, rule)`` pairs whose rules may warn.
+        warners: The rules that may warn, as ``(part, None, rule)``.
         explain: What explaining a denial runs: `tests` with the test left
             out (None) of the rules that may warn, whose checks always run.
         obligations: The ``(part, rule)`` pairs whose rules oblige the sender.
@@ -162,9 +163,9 @@ class Plan(NamedTuple):
             default channel, its purpose and its tests.
     """
 
-    rules: tuple[tuple[Policy, Rule], ...]
+    rules: Tests
     tests: Tests
-    warners: tuple[tuple[Policy, Rule], ...]
+    warners: Tests
     explain: Tests
     obligations: Obligations
     suggested: tuple[tuple[Action, Channel | None, PurposeLike | None, Tests], ...]
@@ -187,9 +188,11 @@ def _plans(policy: Policy) -> dict[Action, Plan]:
     }
     plans = {
         action: Plan(
-            policy.plan(action),
+            tuple((leaf, None, rule) for leaf, rule in policy.plan(action)),
             tests[action],
-            tuple((leaf, rule) for leaf, rule in policy.plan(action) if rule.check not in SILENT),
+            tuple(
+                (leaf, None, rule) for leaf, rule in policy.plan(action) if rule.check not in SILENT
+            ),
             tuple(
                 (leaf, test if rule.check in SILENT else None, rule)
                 for leaf, test, rule in tests[action]
@@ -223,19 +226,20 @@ def evaluate(
 
 
 def _evaluate(
-    relationship: Relationship, request: Request, rules: tuple[tuple[Policy, Rule], ...]
+    relationship: Relationship, request: Request, rules: Tests
 ) -> tuple[list[Reason], list[Reason]]:
+    # Each rule's check, but where its denial test is given and finds nothing.
     reasons: list[Reason] = []
     warnings: list[Reason] = []
-    for leaf, rule in rules:
+    for leaf, test, rule in rules:
         try:
-            found = rule.check(relationship, request, leaf)
-            if found:
-                for reason in found:
-                    if reason.code in WARNING_CODES:
-                        warnings.append(reason)
-                    else:
-                        reasons.append(reason)
+            if test is not None and not test(relationship, request, leaf):
+                continue
+            for reason in rule.check(relationship, request, leaf):
+                if reason.code in WARNING_CODES:
+                    warnings.append(reason)
+                else:
+                    reasons.append(reason)
         except Exception as error:  # noqa: BLE001
             reasons.append(_rule_error(rule.name, error))
     return reasons, warnings
@@ -494,19 +498,7 @@ def denial(
     rules then find no reason (a rule that answers differently when asked
     again), the one reason is ``rule_error``: denied to be safe.
     """
-    reasons: list[Reason] = []
-    warnings: list[Reason] = []
-    for leaf, test, rule in explain:
-        try:
-            if test is not None and not test(relationship, request, leaf):
-                continue
-            for reason in rule.check(relationship, request, leaf):
-                if reason.code in WARNING_CODES:
-                    warnings.append(reason)
-                else:
-                    reasons.append(reason)
-        except Exception as error:  # noqa: BLE001
-            reasons.append(_rule_error(rule.name, error))
+    reasons, warnings = _evaluate(relationship, request, explain)
     # A tuple, and the shared empty one when there is none: a screening holds many.
     kept = tuple(warnings) if warnings else ()
     if not reasons:

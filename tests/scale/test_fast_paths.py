@@ -362,6 +362,29 @@ def test_a_sales_permission_lets_a_pitch_through_the_screen() -> None:
 
     assert check(relationship, "pitch", at=day(2)).allowed
     assert ("bo",) == screen([relationship], "pitch", at=day(2)).allowed
+    (pitch,) = [rule for rule in RULES if rule.name == "pitch"]
+    request = make_request("pitch", day(2), None, None, None)
+    assert () == tuple(pitch.check(relationship, request, Policy.etiquette()))
+    assert () == DENIAL_TESTS[pitch.check](relationship, request, Policy.etiquette())
+
+
+def test_a_rule_that_fails_while_suggesting_leaves_its_action_out() -> None:
+    """A suggested action whose rule raises is not suggested; the others still are."""
+
+    def broken(relationship: Relationship, request: object, policy: Policy) -> list[Reason]:
+        raise RuntimeError
+
+    policy = Policy.etiquette() & Policy(
+        "broken", rules=[Rule("broken", {Action.SHARE_VALUE}, broken)]
+    )
+    connected = Log(contact="bo").inbound("connection_accepted", 0).relationship()
+
+    decision = check(connected, "pitch", at=day(1), policy=policy)
+
+    assert not decision
+    assert Action.MESSAGE in decision.suggestions
+    assert Action.SHARE_VALUE not in decision.suggestions
+    assert Action.SHARE_VALUE in check(connected, "pitch", at=day(1)).suggestions
 
 
 def test_the_latest_lapsed_consent_is_reported() -> None:
