@@ -24,6 +24,8 @@ __all__ = [
     "defer_decision",
     "fill_decision",
     "make_reason",
+    "set_allowed",
+    "set_pending",
 ]
 
 
@@ -108,13 +110,10 @@ class Reason:
 
 class _Pending:
     """
-    The base of `Decision`: slots for the work that completes a decision a guard defers.
-
-    ``_subject`` is the relationship decided on and ``_pending`` the rest, so
-    that `screen` can share one ``_pending`` among all the decisions it defers.
+    The base of `Decision`: a slot for the work that completes a decision a guard defers.
     """
 
-    __slots__ = ("_pending", "_subject")
+    __slots__ = ("_pending",)
 
 
 @attrs.frozen
@@ -178,18 +177,13 @@ class Decision(_Pending):
         def __getattr__(self, name: str) -> Any:
             # Called only for a field whose slot is unset: a deferred decision's.
             if name in _FIELD_NAMES:
-                # The subject first: a thread that completes clears the
-                # pending work before the subject, so a subject read as None
-                # comes with pending work read as None.
                 try:
-                    subject = _get_subject(self, Decision)
                     pending = _get_pending(self, Decision)
                 except AttributeError:
                     pending = None
                 if pending is not None:
-                    pending[0](self, subject, *pending[1:])
-                    _set_pending(self, None)
-                    _set_subject(self, None)
+                    pending[0](self, *pending[1:])
+                    set_pending(self, None)
             # Completed now, or by another thread since this lookup began; else
             # the usual AttributeError.
             return _getattribute(self, name)
@@ -285,12 +279,10 @@ _new = object.__new__
 _getattribute = object.__getattribute__
 _FIELD_NAMES = frozenset(field.name for field in attrs.fields(Decision))
 _get_pending = _Pending.__dict__["_pending"].__get__
-_set_pending = _Pending.__dict__["_pending"].__set__
-_get_subject = _Pending.__dict__["_subject"].__get__
-_set_subject = _Pending.__dict__["_subject"].__set__
+set_pending = _Pending.__dict__["_pending"].__set__
 (
     _set_action,
-    _set_allowed,
+    set_allowed,
     _set_state,
     _set_at,
     _set_policy,
@@ -311,18 +303,18 @@ _set_code, _set_message, _set_rule, _set_until = (
 )
 
 
-def defer_decision(allowed: bool, subject: object, pending: tuple[Any, ...]) -> Decision:  # noqa: FBT001
+def defer_decision(allowed: bool, pending: tuple[Any, ...]) -> Decision:  # noqa: FBT001
     """
     Return a `Decision` of which only `allowed` is set yet.
 
     *pending* is ``(complete, *args)``: the first read of any other field
-    calls ``complete(decision, subject, *args)``, which must set them all with
-    `fill_decision`. Both are then let go.
+    calls ``complete(decision, *args)``, which must set them all with
+    `fill_decision`; it is then let go. A guard that defers inline sets the
+    same two slots, with `set_allowed` and `set_pending`.
     """
     decision = _new(Decision)
-    _set_allowed(decision, allowed)
-    _set_subject(decision, subject)
-    _set_pending(decision, pending)
+    set_allowed(decision, allowed)
+    set_pending(decision, pending)
     return decision
 
 

@@ -8,10 +8,11 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Final
 
+from ._conditions import Deny, DenyWith
 from ._decision import Reason, ReasonCode, make_reason
-from ._rules import Codes, Request, Rule, denied_when, next_call_time
+from ._rules import Codes, Request, Rule, denied_when, next_call_time, request_only
 from ._time import Duration, format_instant
-from ._values import Action, Permission, Purpose, PurposeLike, RelationshipState
+from ._values import Action, Channel, Permission, Purpose, PurposeLike, RelationshipState
 
 
 if TYPE_CHECKING:
@@ -23,7 +24,7 @@ __all__ = ["ETIQUETTE_RULES", "JURISDICTION_UNKNOWN_RULE"]
 _A = Action
 _NONE: Final[tuple[Reason, ...]] = ()
 _PASS: Final[Codes] = ()
-_ENGAGED_OR_MORE: Final = frozenset({RelationshipState.ENGAGED, RelationshipState.OPTED_IN})
+_OPTED_IN: Final = RelationshipState.OPTED_IN
 # Reason codes as plain strings, as Reason's converter would make them.
 _DO_NOT_CONTACT: Final = str(ReasonCode.DO_NOT_CONTACT)
 _UNDELIVERABLE: Final = str(ReasonCode.UNDELIVERABLE)
@@ -49,24 +50,15 @@ _JURISDICTION_UNKNOWN: Final = str(ReasonCode.JURISDICTION_UNKNOWN)
 # What a denial test gives for each code found alone, shared.
 _ONE: Final[dict[str, Codes]] = {str(code): (str(code),) for code in ReasonCode}
 
-# Each rule's check builds the reasons a decision shows; its denial test (see
-# `denied_when`) gives only the codes of the reasons the check would deny
-# with, without building them, for `screen` and for the suggestions of a
-# denied decision. Where a condition is more than one comparison both read
-# the same small predicate, and tests/scale holds every test to its check on
-# random relationships.
+# Each rule's check builds the reasons a decision shows; its denial
+# conditions (see `denied_when`) give only the codes of the reasons the check
+# would deny with, as expressions that the guards fuse into one function per
+# plan. Where a condition is more than one comparison, the check and the
+# condition read the same small predicate, and tests/scale holds every rule's
+# conditions to its check on random relationships.
 
 
-def _codes(*pairs: tuple[bool, str]) -> Codes:
-    # The codes whose conditions hold, in order: a denial test with several.
-    return tuple(code for holds, code in pairs if holds)
-
-
-def _do_not_contact_denies(rel: Relationship, req: Request, policy: Policy) -> Codes:
-    return _ONE[_DO_NOT_CONTACT] if rel.do_not_contact else _PASS
-
-
-@denied_when(_do_not_contact_denies)
+@denied_when(Deny(_DO_NOT_CONTACT, "rel.do_not_contact"))
 def _do_not_contact(rel: Relationship, req: Request, policy: Policy) -> Sequence[Reason]:
     if rel.do_not_contact:
         return (
@@ -79,13 +71,7 @@ def _do_not_contact(rel: Relationship, req: Request, policy: Policy) -> Sequence
     return _NONE
 
 
-def _undeliverable_denies(rel: Relationship, req: Request, policy: Policy) -> Codes:
-    if req.channel is not None and req.channel in rel.undeliverable:
-        return _ONE[_UNDELIVERABLE]
-    return _PASS
-
-
-@denied_when(_undeliverable_denies)
+@denied_when(Deny(_UNDELIVERABLE, "channel is not None and channel in rel.undeliverable"))
 def _undeliverable(rel: Relationship, req: Request, policy: Policy) -> Sequence[Reason]:
     if req.channel is not None and req.channel in rel.undeliverable:
         return (
@@ -98,38 +84,30 @@ def _undeliverable(rel: Relationship, req: Request, policy: Policy) -> Sequence[
     return _NONE
 
 
-def _request_pending_until(rel: Relationship, req: Request, policy: Policy) -> datetime | None:
-    requested = rel.connection_requested_at
-    if requested is None:
+def _until(since: datetime | None, span: Duration, at: datetime) -> datetime | None:
+    # When a span that began at *since* ends, if it has not ended by *at*.
+    if since is None:
         return None
-    until = requested + policy.connection_request_ttl
-    return until if req.at < until else None
+    until = since + span
+    return until if at < until else None
 
 
-def _declined_until(rel: Relationship, req: Request, policy: Policy) -> datetime | None:
-    declined = rel.declined_at
-    if declined is None:
-        return None
-    until = declined + policy.decline_backoff
-    return until if req.at < until else None
-
-
-def _connect_denies(rel: Relationship, req: Request, policy: Policy) -> Codes:
-    return _codes(
-        (rel.connection_at is not None, _ALREADY_CONNECTED),
-        (_request_pending_until(rel, req, policy) is not None, _REQUEST_PENDING),
-        (_declined_until(rel, req, policy) is not None, _RECENTLY_DECLINED),
-    )
-
-
-@denied_when(_connect_denies, warns=True)
+@denied_when(
+    Deny(_ALREADY_CONNECTED, "rel.connection_at is not None"),
+    Deny(
+        _REQUEST_PENDING,
+        "_until(rel.connection_requested_at, policy.connection_request_ttl, at) is not None",
+    ),
+    Deny(_RECENTLY_DECLINED, "_until(rel.declined_at, policy.decline_backoff, at) is not None"),
+    warns=True,
+)
 def _connect(rel: Relationship, req: Request, policy: Policy) -> Sequence[Reason]:
     found: list[Reason] = []
     if rel.connection_at is not None:
         found.append(
             make_reason(_ALREADY_CONNECTED, f"{rel.contact} is already connected", "connect")
         )
-    pending = _request_pending_until(rel, req, policy)
+    pending = _until(rel.connection_requested_at, policy.connection_request_ttl, req.at)
     if pending is not None:
         requested = rel.connection_requested_at
         assert requested is not None  # noqa: S101
@@ -141,7 +119,7 @@ def _connect(rel: Relationship, req: Request, policy: Policy) -> Sequence[Reason
                 pending,
             )
         )
-    declined = _declined_until(rel, req, policy)
+    declined = _until(rel.declined_at, policy.decline_backoff, req.at)
     if declined is not None:
         assert rel.declined_at is not None  # noqa: S101
         found.append(
@@ -169,13 +147,7 @@ def _connect(rel: Relationship, req: Request, policy: Policy) -> Sequence[Reason
     return found
 
 
-def _reach_denies(rel: Relationship, req: Request, policy: Policy) -> Codes:
-    if rel.connected_at is None and rel.introduced_at is None:
-        return _ONE[_NOT_CONNECTED]
-    return _PASS
-
-
-@denied_when(_reach_denies)
+@denied_when(Deny(_NOT_CONNECTED, "rel.connected_at is None and rel.introduced_at is None"))
 def _reach(rel: Relationship, req: Request, policy: Policy) -> Sequence[Reason]:
     if rel.connected_at is None and rel.introduced_at is None:
         return (
@@ -188,11 +160,7 @@ def _reach(rel: Relationship, req: Request, policy: Policy) -> Sequence[Reason]:
     return _NONE
 
 
-def _unanswered_denies(rel: Relationship, req: Request, policy: Policy) -> Codes:
-    return _ONE[_UNANSWERED_LIMIT] if rel.unanswered >= policy.max_unanswered else _PASS
-
-
-@denied_when(_unanswered_denies)
+@denied_when(Deny(_UNANSWERED_LIMIT, "rel.unanswered >= policy.max_unanswered"))
 def _unanswered(rel: Relationship, req: Request, policy: Policy) -> Sequence[Reason]:
     if rel.unanswered >= policy.max_unanswered:
         return (
@@ -206,12 +174,23 @@ def _unanswered(rel: Relationship, req: Request, policy: Policy) -> Sequence[Rea
     return _NONE
 
 
-def _engaged(rel: Relationship, req: Request, policy: Policy) -> bool:
-    return rel.state_at(req.at, engagement_ttl=policy.engagement_ttl) in _ENGAGED_OR_MORE
+def _engaged(rel: Relationship, at: datetime, ttl: Duration) -> bool:
+    # state_at(at) is engaged or opted in: the engagement window is looked at
+    # first, because it needs no walk over the permissions.
+    connected = rel.connected_at
+    engaged = rel.engaged_at
+    if (
+        connected is not None
+        and engaged is not None
+        and connected <= at
+        and engaged <= at < engaged + ttl
+    ):
+        return True
+    return bool(rel.permissions) and rel.state_at(at, engagement_ttl=ttl) is _OPTED_IN
 
 
 def _not_engaged(rel: Relationship, req: Request, policy: Policy, rule: str) -> Reason | None:
-    if _engaged(rel, req, policy):
+    if _engaged(rel, req.at, policy.engagement_ttl):
         return None
     return make_reason(
         _NOT_ENGAGED,
@@ -220,29 +199,17 @@ def _not_engaged(rel: Relationship, req: Request, policy: Policy, rule: str) -> 
     )
 
 
-def _cooling_until(rel: Relationship, req: Request, policy: Policy) -> datetime | None:
-    connected = rel.connected_at
-    if connected is None:
-        return None
-    until = connected + policy.cooling_off
-    return until if req.at < until else None
-
-
-def _favor_denies(rel: Relationship, req: Request, policy: Policy) -> Codes:
-    return _codes(
-        (not _engaged(rel, req, policy), _NOT_ENGAGED),
-        (_cooling_until(rel, req, policy) is not None, _COOLING_OFF),
-        (rel.gives <= rel.asks, _RECIPROCITY),
-    )
-
-
-@denied_when(_favor_denies)
+@denied_when(
+    Deny(_NOT_ENGAGED, "not _engaged(rel, at, policy.engagement_ttl)"),
+    Deny(_COOLING_OFF, "_until(rel.connected_at, policy.cooling_off, at) is not None"),
+    Deny(_RECIPROCITY, "rel.gives <= rel.asks"),
+)
 def _favor(rel: Relationship, req: Request, policy: Policy) -> Sequence[Reason]:
     found: list[Reason] = []
     not_engaged = _not_engaged(rel, req, policy, "favor")
     if not_engaged is not None:
         found.append(not_engaged)
-    until = _cooling_until(rel, req, policy)
+    until = _until(rel.connected_at, policy.cooling_off, req.at)
     if until is not None:
         assert rel.connected_at is not None  # noqa: S101
         found.append(
@@ -270,16 +237,12 @@ def _given_since(rel: Relationship, refused: datetime) -> bool:
     return rel.last_given_at is not None and rel.last_given_at > refused
 
 
-def _refusal_denies(rel: Relationship, req: Request, policy: Policy) -> Codes:
+def _refused(rel: Relationship, at: datetime, backoff: Duration) -> bool:
     refused = rel.last_refusal_at
-    if refused is not None and (
-        req.at < refused + policy.refusal_backoff or not _given_since(rel, refused)
-    ):
-        return _ONE[_RECENT_REFUSAL]
-    return _PASS
+    return refused is not None and (at < refused + backoff or not _given_since(rel, refused))
 
 
-@denied_when(_refusal_denies)
+@denied_when(Deny(_RECENT_REFUSAL, "_refused(rel, at, policy.refusal_backoff)"))
 def _refusal(rel: Relationship, req: Request, policy: Policy) -> Sequence[Reason]:
     refused = rel.last_refusal_at
     if refused is None:
@@ -307,9 +270,9 @@ def _refusal(rel: Relationship, req: Request, policy: Policy) -> Sequence[Reason
     return _NONE
 
 
-def _interested(rel: Relationship, req: Request, policy: Policy) -> bool:
+def _interested(rel: Relationship, at: datetime, ttl: Duration) -> bool:
     interest = rel.interest_at
-    return interest is not None and interest <= req.at < interest + policy.interest_ttl
+    return interest is not None and interest <= at < interest + ttl
 
 
 def _no_interest(rel: Relationship, rule: str) -> Reason:
@@ -320,11 +283,11 @@ def _no_interest(rel: Relationship, rule: str) -> Reason:
     )
 
 
-def _covering(rel: Relationship, req: Request, purpose: object) -> list[Permission]:
+def _covering(
+    rel: Relationship, at: datetime, channel: Channel | None, purpose: object
+) -> list[Permission]:
     if not rel.permissions:
         return []
-    at = req.at
-    channel = req.channel
     return [
         p
         for p in rel.permissions
@@ -335,12 +298,10 @@ def _covering(rel: Relationship, req: Request, purpose: object) -> list[Permissi
 
 
 def _active(
-    rel: Relationship, req: Request, purpose: object, ttl: Duration | None
+    rel: Relationship, at: datetime, channel: Channel | None, purpose: object, ttl: Duration | None
 ) -> Permission | None:
     # The first permission covering the request that is in force at its time
     # (and younger than *ttl*): Permission.is_active over _covering, in one pass.
-    at = req.at
-    channel = req.channel
     for p in rel.permissions:
         if (
             p.purpose == purpose
@@ -354,69 +315,61 @@ def _active(
     return None
 
 
-def _sales_permission(rel: Relationship, req: Request) -> bool:
+def _sales_permission(
+    rel: Relationship, at: datetime, channel: Channel | None, purpose: PurposeLike | None
+) -> bool:
     return (
-        bool(rel.permissions) and _active(rel, req, req.purpose or Purpose.SALES, None) is not None
+        bool(rel.permissions)
+        and _active(rel, at, channel, purpose or Purpose.SALES, None) is not None
     )
 
 
-def _pitch_denies(rel: Relationship, req: Request, policy: Policy) -> Codes:
-    if _sales_permission(rel, req):
-        return _PASS
-    return _codes(
-        (not _engaged(rel, req, policy), _NOT_ENGAGED),
-        (not _interested(rel, req, policy), _NO_INTEREST),
-    )
-
-
-@denied_when(_pitch_denies)
+@denied_when(
+    Deny(_NOT_ENGAGED, "not _engaged(rel, at, policy.engagement_ttl)"),
+    Deny(_NO_INTEREST, "not _interested(rel, at, policy.interest_ttl)"),
+    unless="_sales_permission(rel, at, channel, purpose)",
+)
 def _pitch(rel: Relationship, req: Request, policy: Policy) -> Sequence[Reason]:
-    if _sales_permission(rel, req):
+    if _sales_permission(rel, req.at, req.channel, req.purpose):
         return _NONE
     found: list[Reason] = []
     not_engaged = _not_engaged(rel, req, policy, "pitch")
     if not_engaged is not None:
         found.append(not_engaged)
-    if not _interested(rel, req, policy):
+    if not _interested(rel, req.at, policy.interest_ttl):
         found.append(_no_interest(rel, "pitch"))
     return found
 
 
-def _opt_in_pending_until(rel: Relationship, req: Request, policy: Policy) -> datetime | None:
+def _opt_in_pending_until(rel: Relationship, at: datetime, ttl: Duration) -> datetime | None:
     requested = rel.opt_in_requested_at
     if requested is None or (rel.last_answer_at is not None and rel.last_answer_at >= requested):
         return None
-    until = requested + policy.request_ttl
-    return until if req.at < until else None
+    return _until(requested, ttl, at)
 
 
-def _opt_in_declined_until(rel: Relationship, req: Request, policy: Policy) -> datetime | None:
+def _opt_in_declined_until(rel: Relationship, at: datetime, backoff: Duration) -> datetime | None:
     requested = rel.opt_in_requested_at
     refused = rel.last_refusal_at
     if requested is None or refused is None or refused < requested:
         return None
-    until = refused + policy.opt_in_backoff
-    return until if req.at < until else None
+    return _until(refused, backoff, at)
 
 
-def _request_opt_in_denies(rel: Relationship, req: Request, policy: Policy) -> Codes:
-    return _codes(
-        (not _engaged(rel, req, policy), _NOT_ENGAGED),
-        (not _interested(rel, req, policy), _NO_INTEREST),
-        (_opt_in_pending_until(rel, req, policy) is not None, _REQUEST_PENDING),
-        (_opt_in_declined_until(rel, req, policy) is not None, _RECENTLY_DECLINED),
-    )
-
-
-@denied_when(_request_opt_in_denies)
+@denied_when(
+    Deny(_NOT_ENGAGED, "not _engaged(rel, at, policy.engagement_ttl)"),
+    Deny(_NO_INTEREST, "not _interested(rel, at, policy.interest_ttl)"),
+    Deny(_REQUEST_PENDING, "_opt_in_pending_until(rel, at, policy.request_ttl) is not None"),
+    Deny(_RECENTLY_DECLINED, "_opt_in_declined_until(rel, at, policy.opt_in_backoff) is not None"),
+)
 def _request_opt_in(rel: Relationship, req: Request, policy: Policy) -> Sequence[Reason]:
     found: list[Reason] = []
     not_engaged = _not_engaged(rel, req, policy, "request_opt_in")
     if not_engaged is not None:
         found.append(not_engaged)
-    if not _interested(rel, req, policy):
+    if not _interested(rel, req.at, policy.interest_ttl):
         found.append(_no_interest(rel, "request_opt_in"))
-    pending = _opt_in_pending_until(rel, req, policy)
+    pending = _opt_in_pending_until(rel, req.at, policy.request_ttl)
     if pending is not None:
         assert rel.opt_in_requested_at is not None  # noqa: S101
         found.append(
@@ -427,7 +380,7 @@ def _request_opt_in(rel: Relationship, req: Request, policy: Policy) -> Sequence
                 pending,
             )
         )
-    declined = _opt_in_declined_until(rel, req, policy)
+    declined = _opt_in_declined_until(rel, req.at, policy.opt_in_backoff)
     if declined is not None:
         assert rel.last_refusal_at is not None  # noqa: S101
         found.append(
@@ -442,11 +395,11 @@ def _request_opt_in(rel: Relationship, req: Request, policy: Policy) -> Sequence
 
 
 def _active_express(
-    rel: Relationship, req: Request, policy: Policy, purpose: object
+    rel: Relationship, at: datetime, channel: Channel | None, purpose: object, policy: Policy
 ) -> Permission | None:
     if not rel.permissions:
         return None
-    return _active(rel, req, purpose, policy.express_consent_ttl)
+    return _active(rel, at, channel, purpose, policy.express_consent_ttl)
 
 
 def express_consent(
@@ -459,10 +412,10 @@ def express_consent(
     (``no_consent``, ``consent_withdrawn`` or ``consent_expired``).
     """
     purpose = req.purpose or Purpose.MARKETING
-    active = _active_express(rel, req, policy, purpose)
+    active = _active_express(rel, req.at, req.channel, purpose, policy)
     if active is not None:
         return active, None
-    how = _no_consent(rel, req, purpose)
+    how = _no_consent(rel, req.at, req.channel, purpose)
     what = f"{purpose} on {req.channel or 'an unknown channel'}"
     if how == "withdrew":
         message = f"{rel.contact} withdrew consent to {what}"
@@ -486,47 +439,54 @@ Why no express permission is active, each with the one code it denies with.
 """
 
 
-def _no_consent(rel: Relationship, req: Request, purpose: PurposeLike) -> str:
+def _no_consent(
+    rel: Relationship, at: datetime, channel: Channel | None, purpose: PurposeLike
+) -> str:
     # Why no express permission covers the request, as a key of _WHY: the
     # latest covering permission was withdrawn, an opt-out stands, it lapsed,
     # or there never was one.
-    at = req.at
     latest: Permission | None = None
-    for permission in _covering(rel, req, purpose):
+    for permission in _covering(rel, at, channel, purpose):
         if latest is None or permission.granted_at > latest.granted_at:
             latest = permission
     if latest is not None and latest.withdrawn_at is not None and latest.withdrawn_at <= at:
         return "withdrew"
-    if rel.opted_out(purpose, req.channel, at):
+    if rel.opted_out(purpose, channel, at):
         return "opted_out"
     if latest is not None:
         return "lapsed"
     return "never"
 
 
-def _unconfirmed(permission: Permission, req: Request, policy: Policy) -> bool:
+def _unconfirmed(permission: Permission, at: datetime, policy: Policy) -> bool:
     return policy.double_opt_in and (
-        permission.confirmed_at is None or permission.confirmed_at > req.at
+        permission.confirmed_at is None or permission.confirmed_at > at
     )
 
 
-def _marketing_denies(rel: Relationship, req: Request, policy: Policy) -> Codes:
-    purpose = req.purpose or Purpose.MARKETING
-    permission = _active_express(rel, req, policy, purpose)
+def _marketing_denies(
+    rel: Relationship,
+    at: datetime,
+    channel: Channel | None,
+    purpose: PurposeLike | None,
+    policy: Policy,
+) -> Codes:
+    purpose = purpose or Purpose.MARKETING
+    permission = _active_express(rel, at, channel, purpose, policy)
     if permission is None:
-        return _WHY[_no_consent(rel, req, purpose)]
-    if _unconfirmed(permission, req, policy):
+        return _WHY[_no_consent(rel, at, channel, purpose)]
+    if _unconfirmed(permission, at, policy):
         return _ONE[_CONSENT_UNCONFIRMED]
     return _PASS
 
 
-@denied_when(_marketing_denies)
+@denied_when(DenyWith("_marketing_denies(rel, at, channel, purpose, policy)"))
 def _marketing(rel: Relationship, req: Request, policy: Policy) -> Sequence[Reason]:
     permission, reason = express_consent(rel, req, policy, "marketing")
     if reason is not None:
         return (reason,)
     assert permission is not None  # noqa: S101
-    if _unconfirmed(permission, req, policy):
+    if _unconfirmed(permission, req.at, policy):
         return (
             make_reason(
                 _CONSENT_UNCONFIRMED,
@@ -540,37 +500,37 @@ def _marketing(rel: Relationship, req: Request, policy: Policy) -> Sequence[Reas
 _MARKETING_OBLIGATIONS: Final = ("include_unsubscribe", "identify_sender")
 
 
+@request_only
 def _marketing_obligations(rel: Relationship, req: Request, policy: Policy) -> Sequence[str]:
     return _MARKETING_OBLIGATIONS
 
 
-def _meeting_asked(rel: Relationship, req: Request, policy: Policy) -> bool:
+def _meeting_asked(rel: Relationship, at: datetime, ttl: Duration) -> bool:
     asked = rel.meeting_requested_at
-    return asked is not None and asked <= req.at < asked + policy.engagement_ttl
+    return asked is not None and asked <= at < asked + ttl
 
 
-def _meeting_denies(rel: Relationship, req: Request, policy: Policy) -> Codes:
-    if not _meeting_asked(rel, req, policy) and not _engaged(rel, req, policy):
-        return _ONE[_NOT_ENGAGED]
-    return _PASS
-
-
-@denied_when(_meeting_denies)
+@denied_when(
+    Deny(
+        _NOT_ENGAGED,
+        "not _meeting_asked(rel, at, policy.engagement_ttl)"
+        " and not _engaged(rel, at, policy.engagement_ttl)",
+    )
+)
 def _meeting(rel: Relationship, req: Request, policy: Policy) -> Sequence[Reason]:
-    if _meeting_asked(rel, req, policy):
+    if _meeting_asked(rel, req.at, policy.engagement_ttl):
         return _NONE
     not_engaged = _not_engaged(rel, req, policy, "meeting")
     return _NONE if not_engaged is None else (not_engaged,)
 
 
-def _call_hours_denies(rel: Relationship, req: Request, policy: Policy) -> Codes:
-    zone = rel.timezone
-    if zone is not None and next_call_time(req.at, zone, policy.call_hours) is not None:
-        return _ONE[_QUIET_HOURS]
-    return _PASS
-
-
-@denied_when(_call_hours_denies)
+@denied_when(
+    Deny(
+        _QUIET_HOURS,
+        "rel.timezone is not None"
+        " and next_call_time(at, rel.timezone, policy.call_hours) is not None",
+    )
+)
 def _call_hours(rel: Relationship, req: Request, policy: Policy) -> Sequence[Reason]:
     if rel.timezone is None:
         return _NONE
@@ -598,33 +558,29 @@ def quiet_hours(
     )
 
 
-def _introduced_in_group(rel: Relationship, req: Request) -> bool:
-    return req.group is not None and req.group in rel.groups_introduced
-
-
-def _owner_allows(rel: Relationship, req: Request) -> bool:
-    group = req.group
+def _owner_allows(
+    rel: Relationship,
+    at: datetime,
+    channel: Channel | None,
+    purpose: PurposeLike | None,
+    group: str | None,
+) -> bool:
     if group is None or not rel.permissions:
         return False
-    at = req.at
     return any(
         p.group == group and p.grantor == rel.contact and p.is_active(at)
-        for p in _covering(rel, req, req.purpose or Purpose.GROUP_PROMOTION)
+        for p in _covering(rel, at, channel, purpose or Purpose.GROUP_PROMOTION)
     )
 
 
-def _group_denies(rel: Relationship, req: Request, policy: Policy) -> Codes:
-    return _codes(
-        (not _introduced_in_group(rel, req), _NOT_INTRODUCED),
-        (not _owner_allows(rel, req), _NO_OWNER_PERMISSION),
-    )
-
-
-@denied_when(_group_denies)
+@denied_when(
+    Deny(_NOT_INTRODUCED, "group is None or group not in rel.groups_introduced"),
+    Deny(_NO_OWNER_PERMISSION, "not _owner_allows(rel, at, channel, purpose, group)"),
+)
 def _group(rel: Relationship, req: Request, policy: Policy) -> Sequence[Reason]:
     group = req.group
     found: list[Reason] = []
-    if not _introduced_in_group(rel, req):
+    if group is None or group not in rel.groups_introduced:
         found.append(
             make_reason(
                 _NOT_INTRODUCED,
@@ -634,7 +590,7 @@ def _group(rel: Relationship, req: Request, policy: Policy) -> Sequence[Reason]:
                 "group",
             )
         )
-    if not _owner_allows(rel, req):
+    if not _owner_allows(rel, req.at, req.channel, req.purpose, group):
         found.append(
             make_reason(
                 _NO_OWNER_PERMISSION,
@@ -647,11 +603,7 @@ def _group(rel: Relationship, req: Request, policy: Policy) -> Sequence[Reason]:
     return found
 
 
-def _warns_only(rel: Relationship, req: Request, policy: Policy) -> Codes:
-    return _PASS
-
-
-@denied_when(_warns_only, warns=True)
+@denied_when(warns=True)
 def _jurisdiction_unknown(rel: Relationship, req: Request, policy: Policy) -> Sequence[Reason]:
     if req.commercial:
         return (

@@ -6,8 +6,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from functools import partial
 from typing import TYPE_CHECKING, Final, NamedTuple, Protocol, TypeAlias
 
+from ._conditions import (
+    Entries,
+    PlanCodes,
+    PlanPasses,
+    Suggest,
+    compile_plan,
+    compile_suggestions,
+)
 from ._decision import (
     WARNING_CODES,
     Decision,
@@ -15,10 +24,22 @@ from ._decision import (
     ReasonCode,
     defer_decision,
     fill_decision,
+    set_allowed,
+    set_pending,
 )
 from ._jurisdiction import policy_for
 from ._relationship import Relationship
-from ._rules import DENIAL_TESTS, SILENT, Codes, DenialTest, Request, Rule
+from ._rules import (
+    CONDITIONS,
+    REQUEST_ONLY,
+    SILENT,
+    Codes,
+    DenialTest,
+    Request,
+    Rule,
+    RuleCheck,
+    denial_test,
+)
 from ._time import Instant, now, parse_instant
 from ._values import Action, Channel, Purpose, PurposeLike, enum_value, purpose_value
 from .exceptions import InvalidInteraction, InvalidRequest, PermissionDenied
@@ -80,6 +101,7 @@ _Resolved = tuple[Action, Channel | None, PurposeLike | None, str | None]
 _RESOLVED: dict[tuple[object, object, object, object], _Resolved] = {}
 _RESOLVED_MAX = 4096
 _new_request = tuple.__new__
+_request = partial(_new_request, Request)
 
 
 def _resolve(
@@ -152,23 +174,25 @@ class Plan(NamedTuple):
     What deciding one action under one policy takes, worked out once.
 
     Attributes:
+        action: The action.
         rules: Every rule that decides the action, in order, as
             ``(part, None, rule)``: each check runs.
         tests: The same, each with its rule's denial test (None: run the check).
         warners: The rules that may warn, as ``(part, None, rule)``.
-        explain: What explaining a denial runs: `tests` with the test left
-            out (None) of the rules that may warn, whose checks always run.
         obligations: The ``(part, rule)`` pairs whose rules oblige the sender.
-        suggested: The actions a denial suggests if allowed, each with its
-            default channel, its purpose and its tests.
+        compiled: The plan's denial conditions fused by `compile_plan`, by
+            channel, filled as channels are asked for.
+        suggest: What a denial suggests, fused by `compile_suggestions`, by
+            channel, likewise.
     """
 
+    action: Action
     rules: Tests
     tests: Tests
     warners: Tests
-    explain: Tests
     obligations: Obligations
-    suggested: tuple[tuple[Action, Channel | None, PurposeLike | None, Tests], ...]
+    compiled: dict[Channel | None, tuple[PlanPasses, PlanCodes]]
+    suggest: dict[Channel | None, Suggest]
 
 
 # Plans by id(policy); each entry keeps its policy alive, so the id cannot be reused.
@@ -180,31 +204,19 @@ def _plans(policy: Policy) -> dict[Action, Plan]:
     entry = _PLANS.get(id(policy))
     if entry is not None and entry[0] is policy:
         return entry[1]
-    tests = {
-        action: tuple(
-            (leaf, DENIAL_TESTS.get(rule.check), rule) for leaf, rule in policy.plan(action)
-        )
-        for action in Action
-    }
     plans = {
         action: Plan(
+            action,
             tuple((leaf, None, rule) for leaf, rule in policy.plan(action)),
-            tests[action],
+            tuple((leaf, denial_test(rule.check), rule) for leaf, rule in policy.plan(action)),
             tuple(
                 (leaf, None, rule) for leaf, rule in policy.plan(action) if rule.check not in SILENT
             ),
             tuple(
-                (leaf, test if rule.check in SILENT else None, rule)
-                for leaf, test, rule in tests[action]
-            ),
-            tuple(
                 (leaf, rule) for leaf, rule in policy.plan(action) if rule.obligations is not None
             ),
-            tuple(
-                (other, DEFAULT_CHANNEL.get(other), DEFAULT_PURPOSE.get(other), tests[other])
-                for other in SUGGESTED
-                if other is not action
-            ),
+            {},
+            {},
         )
         for action in Action
     }
@@ -212,6 +224,69 @@ def _plans(policy: Policy) -> dict[Action, Plan]:
         _PLANS.clear()
     _PLANS[id(policy)] = (policy, plans)
     return plans
+
+
+def plan_for(policy: Policy, action: Action) -> Plan:
+    """
+    Return what deciding *action* under *policy* takes, worked out once per policy.
+    """
+    return _plans(policy)[action]
+
+
+def _checked(check: RuleCheck) -> DenialTest:
+    # The denial test of a rule without conditions: its check, reduced to codes.
+    def test(relationship: Relationship, request: Request, policy: Policy) -> Codes:
+        return tuple(
+            dict.fromkeys(
+                reason.code
+                for reason in check(relationship, request, policy)
+                if reason.code not in WARNING_CODES
+            )
+        )
+
+    return test
+
+
+def _entries(plan: Plan) -> Entries:
+    # Each rule with its conditions, or a test that checks it when it has none.
+    return tuple(
+        (leaf, rule, CONDITIONS.get(rule.check) or _checked(rule.check))
+        for leaf, _, rule in plan.rules
+    )
+
+
+def compiled(plan: Plan, channel: Channel | None) -> tuple[PlanPasses, PlanCodes]:
+    """
+    Return *plan*'s rules fused into ``(passes, codes)`` for *channel*, compiled once.
+
+    A rule with denial conditions is evaluated inline; one without is checked.
+    """
+    found = plan.compiled.get(channel)
+    if found is None:
+        found = compile_plan(_entries(plan), plan.action, channel, _request)
+        plan.compiled[channel] = found
+    return found
+
+
+def _suggest(policy: Policy, plan: Plan, channel: Channel | None) -> Suggest:
+    found = plan.suggest.get(channel)
+    if found is None:
+        plans = _plans(policy)
+        found = compile_suggestions(
+            [
+                (
+                    other,
+                    DEFAULT_CHANNEL.get(other) if channel is None else channel,
+                    DEFAULT_PURPOSE.get(other),
+                    _entries(plans[other]),
+                )
+                for other in SUGGESTED
+                if other is not plan.action
+            ],
+            _request,
+        )
+        plan.suggest[channel] = found
+    return found
 
 
 def evaluate(
@@ -228,13 +303,10 @@ def evaluate(
 def _evaluate(
     relationship: Relationship, request: Request, rules: Tests
 ) -> tuple[list[Reason], list[Reason]]:
-    # Each rule's check, but where its denial test is given and finds nothing.
     reasons: list[Reason] = []
     warnings: list[Reason] = []
-    for leaf, test, rule in rules:
+    for leaf, _, rule in rules:
         try:
-            if test is not None and not test(relationship, request, leaf):
-                continue
             for reason in rule.check(relationship, request, leaf):
                 if reason.code in WARNING_CODES:
                     warnings.append(reason)
@@ -245,52 +317,19 @@ def _evaluate(
     return reasons, warnings
 
 
-def plan_for(policy: Policy, action: Action) -> Plan:
-    """
-    Return what deciding *action* under *policy* takes, worked out once per policy.
-    """
-    return _plans(policy)[action]
-
-
-def passes(relationship: Relationship, request: Request, tests: Tests) -> bool:
-    """
-    Whether no rule of *tests* (a plan's) denies *request*: the allowed path without reasons.
-
-    A rule that raises denies, as in `evaluate`.
-    """
-    try:
-        for leaf, test, rule in tests:
-            if test is not None:
-                if test(relationship, request, leaf):
-                    return False
-            else:
-                for reason in rule.check(relationship, request, leaf):
-                    if reason.code not in WARNING_CODES:
-                        return False
-    except Exception:  # noqa: BLE001
-        return False
-    return True
-
-
 def denying_codes(relationship: Relationship, request: Request, tests: Tests) -> Codes:
     """
     Return the codes a plan's *tests* deny *request* with, each once; empty when allowed.
 
-    What `screen` counts: a rule with a denial test gives its codes without
-    building reasons, a rule without one is checked, and a rule that raises
-    gives ``rule_error``, as in `evaluate`.
+    Rule by rule: a rule with a denial test gives its codes without building
+    reasons, a rule without one is checked, and a rule that raises gives
+    ``rule_error``, as in `evaluate`. What `screen` counts when a plan's
+    fused conditions fail.
     """
     codes: Codes = ()
     for leaf, test, rule in tests:
         try:
-            if test is not None:
-                found = test(relationship, request, leaf)
-            else:
-                found = tuple(
-                    reason.code
-                    for reason in rule.check(relationship, request, leaf)
-                    if reason.code not in WARNING_CODES
-                )
+            found = (test or _checked(rule.check))(relationship, request, leaf)
         except Exception:  # noqa: BLE001
             found = _RULE_ERROR
         if found:
@@ -326,70 +365,6 @@ def _obligations(
     return tuple(found)
 
 
-Alternatives: TypeAlias = "tuple[tuple[Action, Request, Tests], ...]"
-"""
-The suggested actions a denied request is checked for, each as its own request with its plan.
-"""
-
-
-def alternatives(request: Request, policy: Policy) -> Alternatives:
-    """
-    Return what `suggestions` checks for a denial of *request*; the same for a whole audience.
-    """
-    at = request.at
-    channel = request.channel
-    group = request.group
-    return tuple(
-        (
-            action,
-            _new_request(
-                Request,
-                (action, at, default if channel is None else channel, purpose, group),
-            ),
-            tests,
-        )
-        for action, default, purpose, tests in _plans(policy)[request.action].suggested
-    )
-
-
-_SUGGESTIONS: dict[tuple[Action, ...], tuple[Action, ...]] = {}
-
-
-def suggestions(
-    relationship: Relationship,
-    request: Request,
-    policy: Policy,
-    checked: Alternatives | None = None,
-) -> tuple[Action, ...]:
-    """
-    Return the suggested actions that *policy* allows now, in their order.
-
-    *checked* is ``alternatives(request, policy)`` when already known. A rule
-    that fails while suggesting only leaves its action out.
-    """
-    if checked is None:
-        at = request.at
-        channel = request.channel
-        group = request.group
-        found = [
-            action
-            for action, default, purpose, tests in _plans(policy)[request.action].suggested
-            if passes(
-                relationship,
-                _new_request(
-                    Request, (action, at, default if channel is None else channel, purpose, group)
-                ),
-                tests,
-            )
-        ]
-    else:
-        found = [action for action, other, tests in checked if passes(relationship, other, tests)]
-    suggested = tuple(found)
-    # Few distinct tuples exist (subsets of SUGGESTED): share one of each, so that a
-    # screening's many denied decisions do not each hold, and the collector track, a copy.
-    return _SUGGESTIONS.setdefault(suggested, suggested)
-
-
 _TEXT: Final[dict[object, str]] = {
     **{channel: channel.value for channel in Channel},
     **{purpose: purpose.value for purpose in Purpose},
@@ -404,49 +379,20 @@ def _text(value: object) -> str | None:
 
 
 _new_decision = object.__new__
-_set_allowed = Decision.__dict__["allowed"].__set__
 
 
-def _fill_allowed(  # noqa: PLR0913, PLR0917
+def _fill(  # noqa: PLR0913, PLR0917
     decision: Decision,
     relationship: Relationship,
     request: Request,
     policy: Policy,
+    reasons: tuple[Reason, ...],
     warnings: Sequence[Reason],
     obligations: tuple[str, ...],
+    suggestions: tuple[Action, ...],
 ) -> None:
-    at = request.at
-    fill_decision(
-        decision,
-        request.action,
-        relationship.state_at(at, engagement_ttl=policy.engagement_ttl),
-        at,
-        policy.name,
-        (),
-        _unique(warnings) if warnings else (),
-        obligations,
-        None,
-        (),
-        relationship.sender,
-        relationship.contact,
-        _text(request.channel),
-        _text(request.purpose),
-        request.group,
-    )
-
-
-def _fill_denied(  # noqa: PLR0913, PLR0917
-    decision: Decision,
-    relationship: Relationship,
-    request: Request,
-    policy: Policy,
-    reasons: Sequence[Reason],
-    warnings: Sequence[Reason],
-    checked: Alternatives | None,
-) -> None:
-    unique = reasons if isinstance(reasons, tuple) else _unique(reasons)
     retry_at = None
-    for reason in unique:
+    for reason in reasons:
         until = reason.until
         if until is None:
             retry_at = None
@@ -460,12 +406,12 @@ def _fill_denied(  # noqa: PLR0913, PLR0917
         relationship.state_at(at, engagement_ttl=policy.engagement_ttl),
         at,
         policy.name,
-        unique,
-        _unique(warnings),
-        (),
+        reasons,
+        # A tuple, and the shared empty one when there is none: a screening holds many.
+        _unique(warnings) if warnings else (),
+        obligations,
         retry_at,
-        # Never raises: a rule that fails while suggesting only leaves its action out.
-        suggestions(relationship, request, policy, checked),
+        suggestions,
         relationship.sender,
         relationship.contact,
         _text(request.channel),
@@ -474,36 +420,19 @@ def _fill_denied(  # noqa: PLR0913, PLR0917
     )
 
 
-def _complete_allowed(
-    decision: Decision,
-    relationship: Relationship,
-    request: Request,
-    policy: Policy,
-    obligations: tuple[str, ...],
-) -> None:
-    # The denial tests found nothing; the rules that may warn run again for their warnings.
-    warners = _plans(policy)[request.action].warners
-    warnings = _evaluate(relationship, request, warners)[1] if warners else ()
-    _fill_allowed(decision, relationship, request, policy, warnings, obligations)
-
-
 def denial(
-    relationship: Relationship, request: Request, explain: Tests
-) -> tuple[tuple[Reason, ...], tuple[Reason, ...]]:
+    relationship: Relationship, request: Request, rules: Tests
+) -> tuple[list[Reason], list[Reason]]:
     """
-    Return the reasons (one per code) and the warnings of a request its denial tests deny.
+    Return the reasons and the warnings of a request its fused conditions deny.
 
-    *explain* is a plan's: only the checks of the rules whose tests deny, and
-    of those that may warn, run; the others would find nothing. Should the
-    rules then find no reason (a rule that answers differently when asked
-    again), the one reason is ``rule_error``: denied to be safe.
+    Should the rules then find no reason (a rule that answers differently
+    when asked again), the one reason is ``rule_error``: denied to be safe.
     """
-    reasons, warnings = _evaluate(relationship, request, explain)
-    # A tuple, and the shared empty one when there is none: a screening holds many.
-    kept = tuple(warnings) if warnings else ()
+    reasons, warnings = _evaluate(relationship, request, rules)
     if not reasons:
-        return (_DISAGREED,), kept
-    return _unique(reasons), kept
+        reasons = [_DISAGREED]
+    return reasons, warnings
 
 
 _DISAGREED: Final = Reason(
@@ -513,37 +442,94 @@ _DISAGREED: Final = Reason(
 )
 
 
+class Prepared(NamedTuple):
+    """
+    What deciding one request under one policy takes, but the relationship and the time.
+
+    Attributes:
+        policy: The policy.
+        plan: Its plan for the action.
+        action: The resolved action.
+        channel: The resolved channel.
+        purpose: The resolved purpose.
+        group: The group.
+        passes: The plan's fused conditions for the channel: whether allowed.
+        codes: The same: the codes it is denied with.
+        obligations: What an allowed decision obliges the sender to, when
+            that depends on the request alone; None when it is worked out
+            for each relationship.
+    """
+
+    policy: Policy
+    plan: Plan
+    action: Action
+    channel: Channel | None
+    purpose: PurposeLike | None
+    group: str | None
+    passes: PlanPasses
+    codes: PlanCodes
+    obligations: tuple[str, ...] | None
+
+    def request(self, at: datetime) -> Request:
+        """
+        Return the request at *at*.
+        """
+        return _request((self.action, at, self.channel, self.purpose, self.group))
+
+    def suggestions(self, relationship: Relationship, at: datetime) -> tuple[Action, ...]:
+        """
+        Return what a denial suggests: the actions the policy allows now, in their order.
+        """
+        return _suggest(self.policy, self.plan, self.channel)(relationship, at, self.group)
+
+
+def _complete_allowed(
+    decision: Decision,
+    relationship: Relationship,
+    at: datetime,
+    prepared: Prepared,
+    obligations: tuple[str, ...],
+) -> None:
+    # The conditions found nothing; the rules that may warn run again for their warnings.
+    request = prepared.request(at)
+    warners = prepared.plan.warners
+    warnings = _evaluate(relationship, request, warners)[1] if warners else ()
+    _fill(decision, relationship, request, prepared.policy, (), warnings, obligations, ())
+
+
 def complete_denied(  # noqa: PLR0913, PLR0917
     decision: Decision,
     relationship: Relationship,
-    request: Request,
-    policy: Policy,
-    reasons: tuple[Reason, ...] | None,
-    warnings: Sequence[Reason],
-    checked: Alternatives | None,
+    at: datetime,
+    prepared: Prepared,
+    reasons: Sequence[Reason] | None = None,
+    warnings: Sequence[Reason] = (),
 ) -> None:
     """
-    Complete a deferred denial: with its *reasons* and *warnings* when known (else None, ()).
+    Complete a deferred denial: with its *reasons* and *warnings* when known, else from the rules.
     """
+    request = prepared.request(at)
     if reasons is None:
-        reasons, warnings = denial(relationship, request, _plans(policy)[request.action].explain)
-    _fill_denied(decision, relationship, request, policy, reasons, warnings, checked)
+        reasons, warnings = denial(relationship, request, prepared.plan.rules)
+    _fill(
+        decision,
+        relationship,
+        request,
+        prepared.policy,
+        _unique(reasons),
+        warnings,
+        (),
+        prepared.suggestions(relationship, at),
+    )
 
 
-def decide(
-    relationship: Relationship,
-    request: Request,
-    policy: Policy,
-    found: tuple[list[Reason], list[Reason]] | None = None,
-    checked: Alternatives | None = None,
-) -> Decision:
+def decide(relationship: Relationship, request: Request, policy: Policy) -> Decision:
     """
-    Build the whole `Decision` for *request* (from *found*, the output of `evaluate`, when known).
-
-    *checked* is ``alternatives(request, policy)`` when already known.
+    Build the whole `Decision` for *request* at once, every rule checked.
     """
-    plan = _plans(policy)[request.action]
-    reasons, warnings = _evaluate(relationship, request, plan.rules) if found is None else found
+    prepared = prepare(request, policy)
+    plan = prepared.plan
+    reasons, warnings = _evaluate(relationship, request, plan.rules)
     obligations: tuple[str, ...] = ()
     if not reasons and plan.obligations:
         try:
@@ -551,48 +537,42 @@ def decide(
         except Exception as error:  # noqa: BLE001
             reasons = [_rule_error("obligations", error)]
     decision = _new_decision(Decision)
+    set_allowed(decision, not reasons)
     if reasons:
-        _set_allowed(decision, False)  # noqa: FBT003
-        _fill_denied(decision, relationship, request, policy, reasons, warnings, checked)
+        suggested = prepared.suggestions(relationship, request.at)
+        _fill(decision, relationship, request, policy, _unique(reasons), warnings, (), suggested)
     else:
-        _set_allowed(decision, True)  # noqa: FBT003
-        _fill_allowed(decision, relationship, request, policy, warnings, obligations)
+        _fill(decision, relationship, request, policy, (), warnings, obligations, ())
     return decision
 
 
-def obliged(
-    relationship: Relationship,
-    request: Request,
-    policy: Policy,
-    plan: Plan,
-    checked: Alternatives | None = None,
-) -> Decision:
-    # An allowed request whose plan obliges: its obligations, worked out now,
-    # are part of the decision; a rule that fails to give them denies.
+def obliged(relationship: Relationship, at: datetime, prepared: Prepared) -> Decision:
+    """
+    Decide a request the conditions allow, working out its obligations for *relationship* now.
+
+    They are part of the decision, and a rule that fails to give them denies.
+    """
+    request = prepared.request(at)
+    plan = prepared.plan
     try:
         obligations = _obligations(relationship, request, plan.obligations)
     except Exception as error:  # noqa: BLE001
         warnings = _evaluate(relationship, request, plan.rules)[1]
         return defer_decision(
             False,  # noqa: FBT003
-            relationship,
             (
                 complete_denied,
-                request,
-                policy,
+                relationship,
+                at,
+                prepared,
                 (_rule_error("obligations", error),),
                 warnings,
-                checked,
             ),
         )
-    return defer_decision(
-        True,  # noqa: FBT003
-        relationship,
-        (_complete_allowed, request, policy, obligations),
-    )
+    return defer_decision(True, (_complete_allowed, relationship, at, prepared, obligations))  # noqa: FBT003
 
 
-def check(  # noqa: C901, PLR0913
+def check(  # noqa: PLR0913
     relationship: Relationship,
     action: Action | str,
     *,
@@ -631,72 +611,115 @@ def check(  # noqa: C901, PLR0913
         at = resolve_at(at)
     if policy is None:
         policy = policy_for(relationship.jurisdiction)
-    key = (action, channel, purpose, group, id(policy))
+    # This is the path every guarded send takes: what the request needs is
+    # looked up in the policy's own cache, one call decides, and the rest of
+    # the decision is worked out when first read.
     try:
-        prepared = _PREPARED[key]
+        prepared, passes, purp, grp, obligations = policy._guards[  # noqa: SLF001
+            action
+            if channel is None and purpose is None and group is None
+            else (action, channel, purpose, group)
+        ]
     except (KeyError, TypeError):
-        prepared = _prepare(action, channel, purpose, group, policy)
-    _, act, chan, purp, grp, tests, obliging = prepared
-    request = _new_request(Request, (act, at, chan, purp, grp))
-    # passes(), inlined: this is the path every guarded send takes.
+        prepared, passes, purp, grp, obligations = _prepared(
+            action, channel, purpose, group, policy
+        )
     try:
-        for leaf, test, rule in tests:
-            if test is not None:
-                if test(relationship, request, leaf):
-                    break
-            elif any(r.code not in WARNING_CODES for r in rule.check(relationship, request, leaf)):
-                break
-        else:
-            if obliging:
-                return obliged(relationship, request, policy, _plans(policy)[act])
-            return defer_decision(
-                True,  # noqa: FBT003
-                relationship,
-                (_complete_allowed, request, policy, ()),
-            )
-    except Exception:  # noqa: BLE001, S110
-        pass
-    return defer_decision(
-        False,  # noqa: FBT003
-        relationship,
-        (complete_denied, request, policy, None, (), None),
-    )
+        ok = passes(relationship, at, purp, grp)
+    except Exception:  # noqa: BLE001
+        ok = False
+    decision = _new_decision(Decision)
+    if ok:
+        if obligations is None:
+            return obliged(relationship, at, prepared)
+        set_allowed(decision, True)  # noqa: FBT003
+        set_pending(decision, (_complete_allowed, relationship, at, prepared, obligations))
+    else:
+        set_allowed(decision, False)  # noqa: FBT003
+        set_pending(decision, (complete_denied, relationship, at, prepared))
+    return decision
 
 
-_Prepared: TypeAlias = tuple[
-    "Policy", Action, Channel | None, PurposeLike | None, str | None, Tests, bool
+_Entry: TypeAlias = tuple[
+    Prepared, PlanPasses, "PurposeLike | None", "str | None", "tuple[str, ...] | None"
 ]
-# What check() works out once per (action, channel, purpose, group, policy):
-# the resolved request fields, the plan's denial tests and whether any of its
-# rules oblige. Keyed by id(policy): each entry keeps its policy alive, so
-# the id cannot be another policy's while the entry stands.
-_PREPARED: dict[tuple[object, ...], _Prepared] = {}
+"""
+What `check` keeps in a policy's cache for a request: the prepared request,
+and the parts of it that every check reads.
+"""
+
+_ENTRIES_MAX = 4096
 
 
-def _prepare(
+def _prepared(
     action: Action | str,
     channel: Channel | str | None,
     purpose: PurposeLike | None,
     group: str | None,
     policy: Policy,
-) -> _Prepared:
+) -> _Entry:
     request = make_request(action, _EPOCH, channel, purpose, group)
     plan = _plans(policy)[request.action]
-    prepared = (
+    passes, codes = compiled(plan, request.channel)
+    prepared = Prepared(
         policy,
+        plan,
         request.action,
         request.channel,
         request.purpose,
         request.group,
-        plan.tests,
-        bool(plan.obligations),
+        passes,
+        codes,
+        _constant_obligations(request, plan),
     )
-    key = (action, channel, purpose, group, id(policy))
+    entry: _Entry = (
+        prepared,
+        passes,
+        prepared.purpose,
+        prepared.group,
+        prepared.obligations,
+    )
     # Every argument is hashable here: make_request refuses the others.
-    if len(_PREPARED) >= _RESOLVED_MAX:
-        _PREPARED.clear()
-    _PREPARED[key] = prepared
-    return prepared
+    cache = policy._guards  # noqa: SLF001
+    if len(cache) >= _ENTRIES_MAX:
+        cache.clear()
+    key = (
+        action
+        if channel is None and purpose is None and group is None
+        else (action, channel, purpose, group)
+    )
+    cache[key] = entry
+    return entry
+
+
+_NOBODY: Final = Relationship(sender="-", contact="-")
+
+
+def _constant_obligations(request: Request, plan: Plan) -> tuple[str, ...] | None:
+    # The obligations of an allowed decision, when every obliging rule gives
+    # them from the request alone (and does not fail): the same for everyone.
+    rules = plan.obligations
+    if any(rule.obligations not in REQUEST_ONLY for _, rule in rules):
+        return None
+    try:
+        return _obligations(_NOBODY, request, rules)
+    except Exception:  # noqa: BLE001
+        return None
+
+
+def prepare(request: Request, policy: Policy) -> Prepared:
+    """
+    Return what deciding *request*'s action, channel, purpose and group under *policy* takes.
+    """
+    key = (
+        request.action
+        if request.channel is None and request.purpose is None and (request.group is None)
+        else (request.action, request.channel, request.purpose, request.group)
+    )
+    entry = policy._guards.get(key)  # noqa: SLF001
+    if entry is None:
+        entry = _prepared(request.action, request.channel, request.purpose, request.group, policy)
+    return entry[0]
 
 
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)

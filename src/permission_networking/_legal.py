@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Final
 
 from ._decision import Reason, ReasonCode
 from ._etiquette import express_consent, quiet_hours
-from ._rules import Request, Rule
+from ._rules import Request, Rule, request_only
 from ._time import Duration, format_instant
 from ._values import Action, Channel, Permission, Purpose
 
@@ -291,6 +291,7 @@ def _can_spam(rel: Relationship, req: Request, policy: Policy) -> Sequence[Reaso
     return _NONE if objection is None else (objection,)
 
 
+@request_only
 def _can_spam_obligations(rel: Relationship, req: Request, policy: Policy) -> Sequence[str]:
     if not _email(req):
         return ()
@@ -388,6 +389,7 @@ def _pecr(rel: Relationship, req: Request, policy: Policy) -> Sequence[Reason]:
     return _eprivacy(rel, req, policy, "pecr", specific=True) if req.electronic else _NONE
 
 
+@request_only
 def _eprivacy_obligations(rel: Relationship, req: Request, policy: Policy) -> Sequence[str]:
     return ("include_unsubscribe",) if req.electronic else ()
 

@@ -55,6 +55,15 @@ def _hours(instance: Policy, attribute: attrs.Attribute[Any], value: object) -> 
         )
 
 
+class _Cache(dict[object, Any]):
+    """
+    What the guards work out once for a policy; it pickles and copies empty.
+    """
+
+    def __reduce__(self) -> tuple[type[_Cache], tuple[()]]:
+        return (type(self), ())
+
+
 def _rules(value: Iterable[Rule]) -> tuple[Rule, ...]:
     return tuple(value)
 
@@ -123,6 +132,9 @@ class Policy:
     )
     _plan: dict[Action, tuple[tuple[Policy, Rule], ...]] = attrs.field(
         init=False, eq=False, repr=False, hash=False
+    )
+    _guards: dict[object, Any] = attrs.field(
+        init=False, eq=False, repr=False, hash=False, factory=_Cache
     )
 
     def __attrs_post_init__(self) -> None:
@@ -288,5 +300,5 @@ class Policy:
 _SETTINGS = frozenset(
     field.name
     for field in attrs.fields(Policy)
-    if field.name not in {"name", "rules", "parts", "_by_action", "_plan"}
+    if field.name not in {"name", "rules", "parts", "_by_action", "_plan", "_guards"}
 )

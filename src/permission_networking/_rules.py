@@ -4,6 +4,8 @@ The parts a policy is made of: `Request` (what is asked) and `Rule` (one check).
 
 from __future__ import annotations
 
+import ast
+
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, NamedTuple, TypeAlias
@@ -11,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 import attrs
 
+from ._conditions import Conditions, Deny, DenyWith, compile_rule
 from ._values import Action, Channel, Purpose, PurposeLike
 
 
@@ -21,15 +24,19 @@ if TYPE_CHECKING:
 
 __all__ = [
     "COMMERCIAL_ACTIONS",
-    "DENIAL_TESTS",
+    "CONDITIONS",
+    "REQUEST_ONLY",
+    "SILENT",
     "Codes",
     "DenialTest",
     "ObligationCheck",
     "Request",
     "Rule",
     "RuleCheck",
+    "denial_test",
     "denied_when",
     "next_call_time",
+    "request_only",
 ]
 
 COMMERCIAL_ACTIONS = frozenset({Action.PITCH, Action.ADD_TO_LIST, Action.SEND_MARKETING})
@@ -98,16 +105,17 @@ answered without building the reasons; empty (false) when it allows.
 Warnings never deny, so their codes are never given.
 """
 
-DENIAL_TESTS: dict[RuleCheck, DenialTest] = {}
+CONDITIONS: dict[RuleCheck, Conditions] = {}
 """
-The denial tests of rule checks, by check; `denied_when` fills it.
+The denial conditions of rule checks, by check; `denied_when` fills it.
 
 A guard that only needs to know whether an action is allowed, or why not by
-code (`screen` for an audience, the suggestions of a denied `check`), runs a
-rule's test when it has one, and its check otherwise. A test must agree with
-its check on every input: the test suite holds them to that.
+code (`check` before it builds reasons, `screen` for an audience, the
+suggestions of a denied decision), evaluates the conditions of a plan's
+rules, fused into one function, and runs the check of a rule without them.
+The conditions must agree with their check on every input: the test suite
+holds them to that.
 """
-
 
 SILENT: set[RuleCheck] = set()
 """
@@ -118,21 +126,60 @@ silent rules has none to look for.
 """
 
 
-def denied_when(test: DenialTest, *, warns: bool = False) -> Callable[[RuleCheck], RuleCheck]:
+def denied_when(
+    *denials: Deny | DenyWith, unless: str | None = None, warns: bool = False
+) -> Callable[[RuleCheck], RuleCheck]:
     """
-    Register *test* as the denial test of the decorated rule check.
+    Register the denial conditions of the decorated rule check.
 
-    *warns* says whether the check may give warnings; the test suite holds a
-    check registered without it to giving none.
+    The expressions read the names `compile_plan` documents, and the globals
+    of the check's module. *unless* is an expression under which the rule
+    denies nothing; *warns* says whether the check may give warnings, and
+    the test suite holds a check registered without it to giving none.
     """
 
     def register(check: RuleCheck) -> RuleCheck:
-        DENIAL_TESTS[check] = test
+        conditions = Conditions(denials, unless, getattr(check, "__globals__", {}))
+        for expression in conditions.expressions():
+            ast.parse(expression.strip(), mode="eval")
+        CONDITIONS[check] = conditions
         if not warns:
             SILENT.add(check)
         return check
 
     return register
+
+
+REQUEST_ONLY: set[ObligationCheck] = set()
+"""
+The obligation checks that `request_only` marks.
+"""
+
+
+def request_only(obligations: ObligationCheck) -> ObligationCheck:
+    """
+    Mark *obligations* as depending on the request and the policy alone, never failing.
+
+    A guard then works them out once for a request, not for every relationship.
+    """
+    REQUEST_ONLY.add(obligations)
+    return obligations
+
+
+_TESTS: dict[RuleCheck, DenialTest] = {}
+
+
+def denial_test(check: RuleCheck) -> DenialTest | None:
+    """
+    Return the denial test compiled from *check*'s conditions, or None when it has none.
+    """
+    test = _TESTS.get(check)
+    if test is None:
+        conditions = CONDITIONS.get(check)
+        if conditions is None:
+            return None
+        test = _TESTS[check] = compile_rule(conditions, getattr(check, "__name__", "a rule"))
+    return test
 
 
 def _actions(value: Iterable[Action]) -> frozenset[Action]:

@@ -13,21 +13,18 @@ import attrs
 
 from ._decision import Decision, defer_decision
 from ._guards import (
-    Alternatives,
     Obligations,
-    Plan,
-    Tests,
-    alternatives,
+    Prepared,
     complete_denied,
     denying_codes,
     make_request,
     obliged,
-    plan_for,
+    prepare,
     resolve_at,
 )
 from ._jurisdiction import policy_for
 from ._relationship import Relationship
-from ._rules import Request
+from ._rules import Codes, Request
 from ._time import Instant
 from ._values import Action, Channel, PurposeLike
 from .exceptions import InvalidRequest
@@ -101,7 +98,9 @@ def screen(  # noqa: PLR0913
     """
     Decide one *action* for many relationships, as `check` would one by one.
 
-    Allowed contacts cost an id each: no `Decision` is built for them.
+    Allowed contacts cost an id each: no `Decision` is built for them. A
+    denied contact's decision is built when it is first looked up in
+    `Screening.denied`; until then the screening holds its relationship.
 
     Args:
         relationships: The audience, consumed once.
@@ -116,17 +115,20 @@ def screen(  # noqa: PLR0913
         InvalidRequest: An argument, or an item of *relationships*, is invalid.
     """
     request = make_request(action, resolve_at(at), channel, purpose, group)
+    at = request.at
+    purpose = request.purpose
+    group = request.group
     allowed: list[str] = []
     keep = allowed.append
-    denied: dict[str, Decision] = {}
-    counts: dict[str, int] = {}
+    denied: dict[str, Relationship | Decision] = {}
+    tally: dict[Codes, int] = {}
     # Work shared across the audience: the request, and each policy's plan for
-    # the action, worked out once per policy (once per jurisdiction when the
-    # policy follows each relationship's jurisdiction).
+    # the action fused into one function, once per policy (once per
+    # jurisdiction when the policy follows each relationship's jurisdiction).
     fixed = None if policy is None else _shared(request, policy)
     by_jurisdiction: dict[str | None, _Shared] = {}
     for relationship in relationships:
-        if not isinstance(relationship, Relationship):
+        if type(relationship) is not Relationship and not isinstance(relationship, Relationship):
             raise InvalidRequest("relationships", relationship, "expected Relationship values")
         chosen = fixed
         if chosen is None:
@@ -134,38 +136,47 @@ def screen(  # noqa: PLR0913
             chosen = by_jurisdiction.get(jurisdiction)
             if chosen is None:
                 chosen = by_jurisdiction[jurisdiction] = _shared(request, policy_for(jurisdiction))
-        codes = denying_codes(relationship, request, chosen[1])
+        prepared, codes_of, obligations = chosen
+        try:
+            codes = codes_of(relationship, at, purpose, group)
+        except Exception:  # noqa: BLE001
+            # Rule by rule, so that only a failing rule says rule_error.
+            codes = denying_codes(relationship, request, prepared.plan.tests)
         if codes:
-            # The codes now, for the counts; the decision is built when first
-            # read, with work shared by every denial of the audience, so that
-            # it is one object until then.
-            denied[relationship.contact] = defer_decision(False, relationship, chosen[5])  # noqa: FBT003
-        elif not chosen[2] or _obligations_given(relationship, request, chosen[2]):
+            # The decision is built when first looked up: until then a denied
+            # contact costs the screening its relationship, and no new object.
+            denied[relationship.contact] = relationship
+        elif obligations is None or _obligations_given(relationship, request, obligations):
             keep(relationship.contact)
             continue
         else:
-            decision = obliged(relationship, request, chosen[0], chosen[3], chosen[4])
+            decision = obliged(relationship, at, prepared)
             denied[relationship.contact] = decision
             codes = decision.codes
+        tally[codes] = tally.get(codes, 0) + 1
+    counts: dict[str, int] = {}
+    for codes, count in tally.items():
         for code in codes:
-            counts[code] = counts.get(code, 0) + 1
+            counts[code] = counts.get(code, 0) + count
     return Screening(
         request.action,
-        request.at,
+        at,
         tuple(allowed),
-        MappingProxyType(denied),
+        _Denied(denied, request, policy),
         MappingProxyType(counts),
     )
 
 
-_Shared: TypeAlias = tuple["Policy", Tests, Obligations, Plan, Alternatives, tuple[Any, ...]]
+_Shared: TypeAlias = tuple[Prepared, "Callable[..., Codes]", "Obligations | None"]
 
 
 def _shared(request: Request, policy: Policy) -> _Shared:
-    plan = plan_for(policy, request.action)
-    checked = alternatives(request, policy)
-    denied = (complete_denied, request, policy, None, (), checked)
-    return (policy, plan.tests, plan.obligations, plan, checked, denied)
+    # The prepared request, its fused conditions, and the obliging rules to
+    # ask for each allowed relationship (None when none oblige, or their
+    # obligations are the same for everyone).
+    prepared = prepare(request, policy)
+    obligations = prepared.plan.obligations
+    return (prepared, prepared.codes, None if prepared.obligations is not None else obligations)
 
 
 def _obligations_given(relationship: Relationship, request: Request, rules: Obligations) -> bool:
@@ -177,3 +188,56 @@ def _obligations_given(relationship: Relationship, request: Request, rules: Obli
     except Exception:  # noqa: BLE001
         return False
     return True
+
+
+class _Denied(Mapping[str, Decision]):
+    """
+    `Screening.denied`: contact id to the denying `Decision`, each built when first looked up.
+
+    It holds each denied contact's relationship (or, for the few decided at
+    once, the decision) and the request, so that a screening of a million
+    contacts does not build, and the garbage collector does not track, a
+    decision for each of the denied ones that nobody reads.
+    """
+
+    __slots__ = ("_entries", "_policy", "_request")
+
+    def __init__(
+        self,
+        entries: dict[str, Relationship | Decision],
+        request: Request,
+        policy: Policy | None,
+    ) -> None:
+        self._entries = entries
+        self._request = request
+        self._policy = policy
+
+    def __getitem__(self, contact: str) -> Decision:
+        entry = self._entries[contact]
+        if type(entry) is Decision:
+            return entry
+        assert isinstance(entry, Relationship)  # noqa: S101
+        policy = self._policy
+        prepared = prepare(
+            self._request, policy_for(entry.jurisdiction) if policy is None else policy
+        )
+        decision = defer_decision(
+            False,  # noqa: FBT003
+            (complete_denied, entry, self._request.at, prepared),
+        )
+        # Replacing the value of a key already there is safe while another
+        # lookup, or an iteration, is under way.
+        self._entries[contact] = decision
+        return decision
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._entries)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def __contains__(self, contact: object) -> bool:
+        return contact in self._entries
+
+    def __repr__(self) -> str:
+        return repr(dict(self))

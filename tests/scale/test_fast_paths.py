@@ -35,11 +35,12 @@ from permission_networking import (
     replay,
     screen,
 )
+from permission_networking._conditions import Conditions, Deny
 from permission_networking._decision import defer_decision, fill_decision, make_reason
 from permission_networking._etiquette import ETIQUETTE_RULES, JURISDICTION_UNKNOWN_RULE
 from permission_networking._guards import decide, evaluate, make_request
 from permission_networking._relationship import _Fold, extend
-from permission_networking._rules import DENIAL_TESTS, SILENT
+from permission_networking._rules import CONDITIONS, SILENT, denial_test
 from strategies import GROUPS, PURPOSES, logs
 from timeline import DAY0, Log, day
 
@@ -65,9 +66,10 @@ def test_only_the_rules_that_warn_are_looked_at_for_warnings() -> None:
 
 
 @pytest.mark.parametrize("rule", RULES, ids=lambda rule: rule.name)
-def test_every_etiquette_rule_has_a_denial_test(rule: Rule) -> None:
-    """Each etiquette rule registers a denial test, so screening never builds reasons to pass."""
-    assert rule.check in DENIAL_TESTS
+def test_every_etiquette_rule_has_denial_conditions(rule: Rule) -> None:
+    """Each etiquette rule registers conditions, so no guard builds reasons to find it passes."""
+    assert rule.check in CONDITIONS
+    assert denial_test(rule.check) is denial_test(rule.check)
 
 
 REQUESTS = st.builds(
@@ -92,7 +94,9 @@ def test_denial_tests_agree_with_their_checks(
             continue
         found = rule.check(relationship, request, policy)
         denying = tuple(dict.fromkeys(r.code for r in found if r.code not in WARNING_CODES))
-        assert denying == DENIAL_TESTS[rule.check](relationship, request, policy), rule.name
+        test = denial_test(rule.check)
+        assert test is not None
+        assert denying == test(relationship, request, policy), rule.name
         if rule.check in SILENT:
             assert not [r for r in found if r.code in WARNING_CODES], rule.name
 
@@ -146,37 +150,36 @@ def test_a_rule_without_a_test_is_checked() -> None:
     )
 
 
-def test_a_failing_denial_test_denies_with_rule_error(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A denial test that raises fails closed: the decision is built and says rule_error."""
-
-    def test(relationship: Relationship, request: object, policy: Policy) -> tuple[str, ...]:
-        raise RuntimeError
+def test_failing_denial_conditions_deny_with_rule_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Conditions that raise fail closed: only their rule says rule_error, the others still count."""
 
     def broken(relationship: Relationship, request: object, policy: Policy) -> list[Reason]:
         raise RuntimeError
 
-    monkeypatch.setitem(DENIAL_TESTS, broken, test)
-    policy = Policy("broken", rules=[Rule("broken", Action, broken)])
-    connected = Log(contact="bo").inbound("connection_accepted", 0).relationship()
+    monkeypatch.setitem(
+        CONDITIONS, broken, Conditions((Deny("not_engaged", "1 // 0 == 0"),), None, {})
+    )
+    policy = Policy.etiquette() & Policy("broken", rules=[Rule("broken", Action, broken)])
+    stranger = replay([], sender="ana", contact="bo")
 
-    result = screen([connected], "message", at=day(1), policy=policy)
+    result = screen([stranger], "message", at=day(1), policy=policy)
+    decision = check(stranger, "message", at=day(1), policy=policy)
 
     assert () == result.allowed
-    assert {"rule_error": 1} == dict(result.counts)
+    assert {"not_connected": 1, "rule_error": 1} == dict(result.counts)
+    assert ("not_connected", "rule_error") == decision.codes
+    assert decision == result.denied["bo"]
 
 
 def test_a_test_that_denies_what_its_check_allows_denies_with_rule_error(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """Should a denial test and its check disagree, check and screen both deny; the decision says rule_error."""
-
-    def test(relationship: Relationship, request: object, policy: Policy) -> tuple[str, ...]:
-        return ("not_engaged",)
+    """Should conditions and their check disagree, check and screen both deny; the decision says rule_error."""
 
     def lenient(relationship: Relationship, request: object, policy: Policy) -> list[Reason]:
         return []
 
-    monkeypatch.setitem(DENIAL_TESTS, lenient, test)
+    monkeypatch.setitem(CONDITIONS, lenient, Conditions((Deny("not_engaged", "True"),), None, {}))
 
     policy = Policy("lenient", rules=[Rule("lenient", Action, lenient)])
     stranger = replay([], sender="ana", contact="bo")
@@ -220,7 +223,7 @@ def test_a_filled_decision_equals_the_constructor(
         "sales",
         None,
     )
-    built = defer_decision(allowed, fields[0], (fill_decision, *fields[1:]))
+    built = defer_decision(allowed, (fill_decision, *fields))
     plain = Decision(fields[0], allowed, *fields[1:9], None, *fields[9:])
 
     assert plain == built
@@ -238,7 +241,7 @@ def _deferred(allowed: bool) -> tuple[Decision, list[int]]:  # noqa: FBT001
         fill_decision(decision, Action.MESSAGE, RelationshipState.CONNECTED, DAY0, "etiquette",
                       (), (), (), None, (), "ana", "bo", None, None, None)  # fmt: skip
 
-    return defer_decision(allowed, "subject", (complete,)), calls
+    return defer_decision(allowed, (complete, "subject")), calls
 
 
 def test_a_deferred_decision_is_completed_once_on_the_first_read() -> None:
@@ -365,7 +368,9 @@ def test_a_sales_permission_lets_a_pitch_through_the_screen() -> None:
     (pitch,) = [rule for rule in RULES if rule.name == "pitch"]
     request = make_request("pitch", day(2), None, None, None)
     assert () == tuple(pitch.check(relationship, request, Policy.etiquette()))
-    assert () == DENIAL_TESTS[pitch.check](relationship, request, Policy.etiquette())
+    test = denial_test(pitch.check)
+    assert test is not None
+    assert () == test(relationship, request, Policy.etiquette())
 
 
 def test_a_rule_that_fails_while_suggesting_leaves_its_action_out() -> None:

@@ -1,0 +1,282 @@
+"""
+Tests that the fused denial conditions decide exactly as the rules do, one by one.
+"""
+
+from __future__ import annotations
+
+import copy
+import pickle
+import traceback
+
+from datetime import datetime, timedelta
+
+import pytest
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from permission_networking import (
+    Action,
+    Channel,
+    Policy,
+    Reason,
+    Relationship,
+    Rule,
+    check,
+    policy_for,
+    replay,
+    screen,
+)
+from permission_networking._conditions import Conditions, Deny, compile_plan
+from permission_networking._guards import (
+    SUGGESTED,
+    _request,
+    compiled,
+    decide,
+    denying_codes,
+    make_request,
+    plan_for,
+    prepare,
+)
+from permission_networking._rules import REQUEST_ONLY
+from strategies import GROUPS, PURPOSES, logs
+from timeline import DAY0, Log, day
+
+
+POLICIES = [
+    Policy.etiquette(),
+    Policy.etiquette(double_opt_in=True, max_unanswered=1, express_consent_ttl=timedelta(days=30)),
+    policy_for("CA"),
+    policy_for("US-FL"),
+    policy_for("DE"),
+    policy_for("GB"),
+    policy_for(None),
+    Policy.etiquette() & Policy.etiquette(max_unanswered=1),
+]
+TIMES = st.integers(-24, 24 * 150).map(lambda hours: DAY0 + timedelta(hours=hours))
+CHANNELS = st.none() | st.sampled_from(list(Channel))
+
+
+@settings(max_examples=400)
+@given(
+    log=logs(),
+    at=TIMES,
+    action=st.sampled_from(list(Action)),
+    channel=CHANNELS,
+    purpose=st.none() | st.sampled_from(PURPOSES),
+    group=st.none() | st.sampled_from(GROUPS),
+    policy=st.sampled_from(POLICIES),
+)
+def test_a_fused_plan_denies_with_the_codes_of_its_rules(  # noqa: PLR0913, PLR0917
+    log: list[object],
+    at: datetime,
+    action: Action,
+    channel: Channel | None,
+    purpose: str | None,
+    group: str | None,
+    policy: Policy,
+) -> None:
+    """The fused plan gives the codes the rules give one by one, and passes exactly when none."""
+    relationship = replay(log, sender="ana", contact="bo")  # type: ignore[arg-type]
+    request = make_request(action, at, channel, purpose, group)
+    plan = plan_for(policy, request.action)
+    passes, codes = compiled(plan, request.channel)
+
+    found = codes(relationship, at, request.purpose, request.group)
+
+    assert denying_codes(relationship, request, plan.tests) == found
+    assert decide(relationship, request, policy).codes == found
+    assert (not found) == passes(relationship, at, request.purpose, request.group)
+
+
+@settings(max_examples=300)
+@given(
+    log=logs(),
+    at=TIMES,
+    action=st.sampled_from(list(Action)),
+    channel=CHANNELS,
+    group=st.none() | st.sampled_from(GROUPS),
+    policy=st.sampled_from(POLICIES),
+)
+def test_suggestions_are_the_other_actions_check_allows(  # noqa: PLR0913, PLR0917
+    log: list[object],
+    at: datetime,
+    action: Action,
+    channel: Channel | None,
+    group: str | None,
+    policy: Policy,
+) -> None:
+    """A denial suggests, in order, the other suggestible actions that check allows on its channel."""
+    relationship = replay(log, sender="ana", contact="bo")  # type: ignore[arg-type]
+
+    decision = check(relationship, action, at=at, policy=policy, channel=channel, group=group)
+
+    expected = tuple(
+        other
+        for other in SUGGESTED
+        if other is not action
+        and check(relationship, other, at=at, policy=policy, channel=channel, group=group)
+    )
+    assert (() if decision else expected) == decision.suggestions
+
+
+def test_a_condition_that_reads_an_unknown_name_is_refused() -> None:
+    """Compiling a condition that names neither a variable nor a helper says which name."""
+
+    def rule(relationship: Relationship, request: object, policy: Policy) -> list[Reason]:
+        return []
+
+    conditions = Conditions((Deny("not_engaged", "rel.unanswered > no_such_limit"),), None, {})
+    policy = Policy("strict", rules=[Rule("strict", Action, rule)])
+
+    with pytest.raises(NameError, match="'no_such_limit'"):
+        compile_plan([(policy, policy.rules[0], conditions)], Action.MESSAGE, None, _request)
+
+
+def test_a_failing_condition_shows_its_source_in_the_traceback() -> None:
+    """A fused plan's source is kept, so a traceback through it shows the failing condition."""
+
+    def rule(relationship: Relationship, request: object, policy: Policy) -> list[Reason]:
+        return []
+
+    conditions = Conditions((Deny("not_engaged", "rel.unanswered // 0 > 1"),), None, {})
+    policy = Policy("broken", rules=[Rule("broken", Action, rule)])
+    passes, _ = compile_plan(
+        [(policy, policy.rules[0], conditions)], Action.MESSAGE, None, _request
+    )
+
+    with pytest.raises(ZeroDivisionError) as raised:
+        passes(replay([], sender="ana", contact="bo"), DAY0, None, None)
+
+    assert "rel.unanswered // 0 > 1" in "".join(traceback.format_tb(raised.tb))
+
+
+def test_a_used_policy_pickles_and_copies_without_its_cache() -> None:
+    """What the guards cache on a policy is left out of its pickles and deep copies."""
+    policy = Policy.etiquette(max_unanswered=2)
+    connected = Log(contact="bo").inbound("connection_accepted", 0).relationship()
+    decision = check(connected, "message", at=day(1), policy=policy)
+
+    for other in (pickle.loads(pickle.dumps(policy)), copy.deepcopy(policy)):  # noqa: S301
+        assert policy == other
+        assert 0 == len(other._guards)
+        assert decision == check(connected, "message", at=day(1), policy=other)
+    assert decision == check(connected, "message", at=day(1), policy=copy.copy(policy))
+
+
+def test_a_policy_cache_starts_again_when_full(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Checks for ever new groups do not grow a policy's cache without bound."""
+    from permission_networking import _guards  # noqa: PLC0415
+
+    monkeypatch.setattr(_guards, "_ENTRIES_MAX", 3)
+    policy = Policy.etiquette()
+    stranger = replay([], sender="ana", contact="bo")
+
+    for n in range(10):
+        check(stranger, "promote_in_group", at=DAY0, policy=policy, group=f"g{n}")
+
+    assert len(policy._guards) <= 3
+
+
+class TestObligationsOfTheRequest:
+    """Obligations that depend on the request alone are worked out once for it."""
+
+    def test_they_are_the_rules_obligations(self) -> None:
+        """An allowed marketing send obliges as its rules say, in check and in decide."""
+        opted = Log(contact="bo").inbound("opt_in_granted", 0, purpose="marketing").relationship()
+        request = make_request("send_marketing", day(1), None, None, None)
+
+        decision = check(opted, "send_marketing", at=day(1), policy=policy_for("US"))
+
+        expected = ("include_unsubscribe", "identify_sender", "identify_as_advertisement")
+        assert (*expected, "include_postal_address") == decision.obligations
+        assert decide(opted, request, policy_for("US")) == decision
+        assert decision.obligations == prepare(request, policy_for("US")).obligations
+
+    def test_a_failing_one_denies_with_rule_error(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """Should request-only obligations fail, check and screen deny with rule_error."""
+
+        def allow(relationship: Relationship, request: object, policy: Policy) -> list[Reason]:
+            return []
+
+        def fails(relationship: Relationship, request: object, policy: Policy) -> list[str]:
+            raise RuntimeError
+
+        monkeypatch.setattr("permission_networking._rules.REQUEST_ONLY", REQUEST_ONLY | {fails})
+        monkeypatch.setattr("permission_networking._guards.REQUEST_ONLY", REQUEST_ONLY | {fails})
+        policy = Policy("fails", rules=[Rule("fails", Action, allow, fails)])
+        stranger = replay([], sender="ana", contact="bo")
+
+        decision = check(stranger, "message", at=DAY0, policy=policy)
+        screened = screen([stranger], "message", at=DAY0, policy=policy)
+
+        assert ("rule_error",) == decision.codes
+        assert {"rule_error": 1} == dict(screened.counts)
+        assert decision == screened.denied["bo"]
+
+
+class TestDenied:
+    """Screening.denied builds each denying decision when it is first looked up."""
+
+    @pytest.fixture(name="screened")
+    def _screened(self) -> tuple[list[Relationship], object]:
+        relationships = [
+            Log(contact="stranger").relationship(),
+            Log(contact="connected").inbound("connection_accepted", 0).relationship(),
+            Log(contact="blocked").inbound("message", 0).inbound("blocked", 1).relationship(),
+        ]
+        return relationships, screen(relationships, "message", at=day(2))
+
+    def test_it_is_a_read_only_mapping_in_input_order(
+        self, screened: tuple[list[Relationship], object]
+    ) -> None:
+        """It has the denied contacts, in input order, and nobody else."""
+        _, result = screened
+        denied = result.denied  # type: ignore[attr-defined]
+
+        assert ["stranger", "blocked"] == list(denied)
+        assert 2 == len(denied)
+        assert "blocked" in denied
+        assert "connected" not in denied
+        with pytest.raises(KeyError):
+            denied["connected"]
+        with pytest.raises(TypeError):
+            denied["blocked"] = None
+
+    def test_a_decision_is_built_once(self, screened: tuple[list[Relationship], object]) -> None:
+        """Looking a contact up twice gives the same decision, the one check gives."""
+        relationships, result = screened
+        denied = result.denied  # type: ignore[attr-defined]
+
+        first = denied["blocked"]
+
+        assert first is denied["blocked"]
+        assert check(relationships[2], "message", at=day(2)) == first
+        assert ("do_not_contact", "not_connected") == first.codes
+
+    def test_it_prints_and_compares_as_a_dict(
+        self, screened: tuple[list[Relationship], object]
+    ) -> None:
+        """Its repr and equality are those of the dict of every decision."""
+        relationships, result = screened
+        denied = result.denied  # type: ignore[attr-defined]
+        expected = {r.contact: check(r, "message", at=day(2)) for r in relationships[::2]}
+
+        assert expected == denied
+        assert denied == expected
+        assert repr(expected) == repr(denied)
+        assert pickle.loads(pickle.dumps(result)) == result  # noqa: S301
+
+    def test_each_contact_is_decided_under_its_own_law(self) -> None:
+        """Without a policy, a denial looked up later is decided under its contact's jurisdiction."""
+        log = Log(contact="ca").inbound("connection_accepted", 0).inbound("message", 1)
+        log.inbound("profile_updated", 1, metadata={"jurisdiction": "CA"})
+        canadian = log.relationship()
+        log = Log(contact="xx").inbound("connection_accepted", 0).inbound("message", 1)
+        unknown = log.relationship()
+
+        result = screen([canadian, unknown], "pitch", at=day(2))
+
+        assert "etiquette & casl" == result.denied["ca"].policy
+        assert "etiquette" == result.denied["xx"].policy
+        assert check(canadian, "pitch", at=day(2)) == result.denied["ca"]
