@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta
 from itertools import compress, count, islice
-from operator import attrgetter, eq
+from operator import attrgetter, eq, gt
 from typing import Any, Final, Self
 
 import attrs
@@ -764,30 +764,34 @@ _set_groups_introduced = Relationship.__dict__["groups_introduced"].__set__
 _set_undeliverable = Relationship.__dict__["undeliverable"].__set__
 
 
-_at = attrgetter("at")
-_id = attrgetter("id")
+_order = attrgetter("_order")
+_key = attrgetter("at", "id")
 
 
 def _in_order(items: list[Interaction]) -> None:
     """
     Sort *items* in place by ``(at, id)``.
 
-    Sorting by the time alone compares datetimes directly, about twice as
-    fast as comparing ``(at, id)`` tuples; the few runs of equal times are
-    then put in id order.
+    They are sorted by their times as POSIX seconds first: floats compare
+    several times faster than datetimes, and faster still than ``(at, id)``
+    tuples. A later time never has a smaller float, so only runs of equal
+    floats (the same time, or, centuries from now, times less than a float's
+    precision apart) are then put in ``(at, id)`` order.
     """
-    items.sort(key=_at)
-    times = list(map(_at, items))
-    tied = list(compress(count(), map(eq, times, islice(times, 1, None))))
+    keys = list(map(_order, items))
+    if any(map(gt, keys, islice(keys, 1, None))):
+        items.sort(key=_order)
+        keys = list(map(_order, items))
+    tied = list(compress(count(), map(eq, keys, islice(keys, 1, None))))
     if not tied:
         return
     start = end = tied[0]
     for index in tied[1:]:
         if index != end + 1:
-            items[start : end + 2] = sorted(items[start : end + 2], key=_id)
+            items[start : end + 2] = sorted(items[start : end + 2], key=_key)
             start = index
         end = index
-    items[start : end + 2] = sorted(items[start : end + 2], key=_id)
+    items[start : end + 2] = sorted(items[start : end + 2], key=_key)
 
 
 def extend(relationship: Relationship, interactions: Iterable[Interaction]) -> Relationship:
@@ -842,22 +846,8 @@ def replay(
     <RelationshipState.ENGAGED: 'engaged'>
     """
     items = list(interactions)
-    for item in items:
-        if not isinstance(item, Interaction):
-            raise InvalidInteraction("interactions", item, "expected Interaction values")
     if items:
-        first = items[0]
-        sender = first.sender if sender is None else sender
-        contact = first.contact if contact is None else contact
-        for item in items:
-            if item.sender != sender or item.contact != contact:
-                raise InvalidInteraction(
-                    "interactions",
-                    item.id,
-                    f"the log mixes pairs: ({item.sender!r}, {item.contact!r}) "
-                    f"beside ({sender!r}, {contact!r})",
-                )
-        items = _unique(items)
+        items, sender, contact = _one_pair(items, sender, contact)
     if sender is None or contact is None:
         raise InvalidInteraction(
             "interactions", [], "an empty log needs the sender= and contact= keywords"
@@ -873,12 +863,30 @@ def replay(
     return fold.freeze()
 
 
-def _unique(items: list[Interaction]) -> list[Interaction]:
-    seen: dict[str, Interaction] = {}
+def _one_pair(
+    items: list[Interaction], sender: str | None, contact: str | None
+) -> tuple[list[Interaction], str, str]:
+    # Check, in one pass, that *items* are interactions of one pair; return
+    # them with each id once, and the pair.
     for item in items:
-        other = seen.setdefault(item.id, item)
+        if not isinstance(item, Interaction):
+            raise InvalidInteraction("interactions", item, "expected Interaction values")
+    first = items[0]
+    sender = first.sender if sender is None else sender
+    contact = first.contact if contact is None else contact
+    seen: dict[str, Interaction] = {}
+    keep = seen.setdefault
+    for item in items:
+        if item.sender != sender or item.contact != contact:
+            raise InvalidInteraction(
+                "interactions",
+                item.id,
+                f"the log mixes pairs: ({item.sender!r}, {item.contact!r}) "
+                f"beside ({sender!r}, {contact!r})",
+            )
+        other = keep(item.id, item)
         if other is not item and other != item:
             raise ConflictError(item.id)
-    if len(seen) == len(items):
-        return items
-    return list(seen.values())
+    if len(seen) < len(items):
+        items = list(seen.values())
+    return items, sender, contact

@@ -8,7 +8,7 @@ import gc
 import pickle
 import weakref
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import attrs
 import pytest
@@ -431,14 +431,15 @@ def test_extend_refuses_what_apply_refuses() -> None:
 
 
 @given(
+    start=st.sampled_from([DAY0, datetime(9000, 1, 1, tzinfo=UTC), datetime(1, 1, 2, tzinfo=UTC)]),
     times=st.lists(st.integers(0, 6), max_size=40),
     ids=st.lists(st.text("abc", min_size=1, max_size=3), max_size=40, unique=True),
 )
-def test_replay_orders_ties_by_id(times: list[int], ids: list[str]) -> None:
-    """However many interactions share a time, replay applies them in (at, id) order."""
+def test_replay_orders_ties_by_id(start: datetime, times: list[int], ids: list[str]) -> None:
+    """However many interactions share a time, or times a float cannot tell apart, replay applies them in (at, id) order."""
     log = [
-        Interaction(id_, "ana", "bo", "message", DAY0 + timedelta(hours=hour))
-        for id_, hour in zip(ids, times, strict=False)
+        Interaction(id_, "ana", "bo", "message", start + timedelta(microseconds=step))
+        for id_, step in zip(ids, times, strict=False)
     ]
     ordered = sorted(log, key=lambda i: (i.at, i.id))
 
@@ -448,6 +449,17 @@ def test_replay_orders_ties_by_id(times: list[int], ids: list[str]) -> None:
 
     assert one_by_one == replay(log, sender="ana", contact="bo")
     assert (ordered[-1].id if ordered else None) == replay(log, sender="ana", contact="bo").last_id
+
+
+def test_times_a_float_cannot_tell_apart_are_still_ordered() -> None:
+    """Centuries from now a microsecond is below a float's precision; replay still orders by time."""
+    late = datetime(9000, 1, 1, tzinfo=UTC)
+    first = Interaction("b", "ana", "bo", "message", late)
+    second = Interaction("a", "ana", "bo", "message", late + timedelta(microseconds=1))
+    assert first.at.timestamp() == second.at.timestamp()
+
+    assert "a" == replay([second, first]).last_id
+    assert "a" == replay([first, second]).last_id
 
 
 def test_a_warning_rule_does_not_block_a_suggestion() -> None:
