@@ -157,15 +157,14 @@ def _rule_error(rule: str, error: Exception) -> Reason:
     )
 
 
+Rules: TypeAlias = "tuple[tuple[Policy, Rule], ...]"
+"""
+Rules of a plan, each with the part of the policy it belongs to.
+"""
+
 Tests: TypeAlias = "tuple[tuple[Policy, DenialTest | None, Rule], ...]"
 """
 A plan's rules, each with its part and its denial test (None: run the check).
-"""
-
-
-Obligations: TypeAlias = "tuple[tuple[Policy, Rule], ...]"
-"""
-A plan's rules that oblige the sender, each with its part.
 """
 
 
@@ -175,11 +174,10 @@ class Plan(NamedTuple):
 
     Attributes:
         action: The action.
-        rules: Every rule that decides the action, in order, as
-            ``(part, None, rule)``: each check runs.
+        rules: Every rule that decides the action, in order.
         tests: The same, each with its rule's denial test (None: run the check).
-        warners: The rules that may warn, as ``(part, None, rule)``.
-        obligations: The ``(part, rule)`` pairs whose rules oblige the sender.
+        warners: The rules that may warn.
+        obligations: The rules that oblige the sender.
         compiled: The plan's denial conditions fused by `compile_plan`, by
             channel, filled as channels are asked for.
         suggest: What a denial suggests, fused by `compile_suggestions`, by
@@ -187,10 +185,10 @@ class Plan(NamedTuple):
     """
 
     action: Action
-    rules: Tests
+    rules: Rules
     tests: Tests
-    warners: Tests
-    obligations: Obligations
+    warners: Rules
+    obligations: Rules
     compiled: dict[Channel | None, tuple[PlanPasses, PlanCodes]]
     suggest: dict[Channel | None, Suggest]
 
@@ -207,11 +205,9 @@ def _plans(policy: Policy) -> dict[Action, Plan]:
     plans = {
         action: Plan(
             action,
-            tuple((leaf, None, rule) for leaf, rule in policy.plan(action)),
+            policy.plan(action),
             tuple((leaf, denial_test(rule.check), rule) for leaf, rule in policy.plan(action)),
-            tuple(
-                (leaf, None, rule) for leaf, rule in policy.plan(action) if rule.check not in SILENT
-            ),
+            tuple((leaf, rule) for leaf, rule in policy.plan(action) if rule.check not in SILENT),
             tuple(
                 (leaf, rule) for leaf, rule in policy.plan(action) if rule.obligations is not None
             ),
@@ -251,7 +247,7 @@ def _entries(plan: Plan) -> Entries:
     # Each rule with its conditions, or a test that checks it when it has none.
     return tuple(
         (leaf, rule, CONDITIONS.get(rule.check) or _checked(rule.check))
-        for leaf, _, rule in plan.rules
+        for leaf, rule in plan.rules
     )
 
 
@@ -301,11 +297,11 @@ def evaluate(
 
 
 def _evaluate(
-    relationship: Relationship, request: Request, rules: Tests
+    relationship: Relationship, request: Request, rules: Rules
 ) -> tuple[list[Reason], list[Reason]]:
     reasons: list[Reason] = []
     warnings: list[Reason] = []
-    for leaf, _, rule in rules:
+    for leaf, rule in rules:
         try:
             for reason in rule.check(relationship, request, leaf):
                 if reason.code in WARNING_CODES:
@@ -355,9 +351,7 @@ def _unique(reasons: Sequence[Reason]) -> tuple[Reason, ...]:
     return tuple(kept.values())
 
 
-def _obligations(
-    relationship: Relationship, request: Request, rules: tuple[tuple[Policy, Rule], ...]
-) -> tuple[str, ...]:
+def _obligations(relationship: Relationship, request: Request, rules: Rules) -> tuple[str, ...]:
     found: dict[str, None] = {}
     for leaf, rule in rules:
         assert rule.obligations is not None  # noqa: S101
@@ -421,7 +415,7 @@ def _fill(  # noqa: PLR0913, PLR0917
 
 
 def denial(
-    relationship: Relationship, request: Request, rules: Tests
+    relationship: Relationship, request: Request, rules: Rules
 ) -> tuple[list[Reason], list[Reason]]:
     """
     Return the reasons and the warnings of a request its fused conditions deny.

@@ -13,8 +13,8 @@ import attrs
 
 from ._decision import Decision, defer_decision
 from ._guards import (
-    Obligations,
     Prepared,
+    Rules,
     complete_denied,
     denying_codes,
     make_request,
@@ -167,7 +167,7 @@ def screen(  # noqa: PLR0913
     )
 
 
-_Shared: TypeAlias = tuple[Prepared, "Callable[..., Codes]", "Obligations | None"]
+_Shared: TypeAlias = tuple[Prepared, "Callable[..., Codes]", "Rules | None"]
 
 
 def _shared(request: Request, policy: Policy) -> _Shared:
@@ -179,7 +179,7 @@ def _shared(request: Request, policy: Policy) -> _Shared:
     return (prepared, prepared.codes, None if prepared.obligations is not None else obligations)
 
 
-def _obligations_given(relationship: Relationship, request: Request, rules: Obligations) -> bool:
+def _obligations_given(relationship: Relationship, request: Request, rules: Rules) -> bool:
     # Whether every obliging rule gives its obligations without failing: an
     # allowed contact's obligations are not kept, but a rule that fails denies.
     try:
