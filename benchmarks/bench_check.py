@@ -37,8 +37,10 @@ from permission_networking import (
     check,
     replay,
 )
+from permission_networking._decision import set_allowed, set_pending
 
 
+new_decision = object.__new__
 ENGAGEMENT_TTL = timedelta(days=365)
 INTEREST_TTL = timedelta(days=90)
 REFUSAL_BACKOFF = timedelta(days=30)
@@ -374,9 +376,31 @@ def flat_history(size: Size) -> list[Row]:
     return rows
 
 
+def least_check(  # noqa: PLR0913
+    relationship: Relationship,
+    action: str,  # noqa: ARG001  (check's signature; the request is prepared in advance)
+    *,
+    at: datetime | None = None,
+    policy: object = None,
+    channel: str | None = None,  # noqa: ARG001
+    purpose: str | None = None,  # noqa: ARG001
+    group: str | None = None,  # noqa: ARG001
+) -> Decision:
+    """
+    What any `check` must do, and no more: take its arguments and return a new `Decision`.
+
+    The decision has `allowed` set and holds what would complete it, as a
+    deferred decision does; no rule runs.
+    """
+    decision = new_decision(Decision)
+    set_allowed(decision, True)  # noqa: FBT003
+    set_pending(decision, (None, relationship, at, policy))
+    return decision
+
+
 def _decision_alone(size: Size) -> list[Row]:
     """
-    Time building the 16-field frozen `Decision` alone: the least an allowed `check` costs.
+    Time the least an allowed `check` can cost, and building the whole `Decision` with its constructor.
     """
     relationship = stage_relationship("engaged")
     decision = check(relationship, "message", at=AT, policy=ETIQUETTE)
@@ -385,16 +409,35 @@ def _decision_alone(size: Size) -> list[Row]:
         "fields": attrs.astuple(decision, recurse=False),
         "floor": floor_message,
         "facts": Facts(relationship),
+        "least": least_check,
+        "relationship": relationship,
+        "policy": ETIQUETTE,
         "at": AT,
     }
-    times = compare({"floor": "floor(facts, at)", "decision": "Decision(*fields)"}, namespace, size)
+    times = compare(
+        {
+            "floor": "floor(facts, at)",
+            "least": "least(relationship, 'message', at=at, policy=policy)",
+            "decision": "Decision(*fields)",
+        },
+        namespace,
+        size,
+    )
     return [
         Row(
             "check vs peers",
-            "Decision(...) alone, as an allowed check returns it (no rule run)",
+            "least a check can cost: its call returning a new Decision, no rule run",
+            micro(times["least"]),
+            "us",
+            times["least"] / times["floor"],
+            "floor (message)",
+        ),
+        Row(
+            "check vs peers",
+            "Decision(...) alone: the constructor with every field",
             micro(times["decision"]),
             "us",
             times["decision"] / times["floor"],
             "floor (message)",
-        )
+        ),
     ]
