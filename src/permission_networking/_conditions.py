@@ -32,28 +32,34 @@ import ast
 import builtins
 import linecache
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from itertools import count
 from typing import TYPE_CHECKING, Any, Final, TypeAlias
 
 import attrs
 
+from ._decision import WARNING_CODES
+
 
 if TYPE_CHECKING:
+    from ._decision import Reason
     from ._policy import Policy
     from ._relationship import Relationship
-    from ._rules import Codes, Request, Rule
+    from ._rules import Codes, Request, Rule, RuleCheck
     from ._values import Action, Channel, PurposeLike
 
 __all__ = [
+    "Checked",
     "Conditions",
+    "Denial",
     "Deny",
     "DenyWith",
     "Entries",
     "PlanCodes",
     "PlanPasses",
     "Suggest",
+    "codes_of",
     "compile_plan",
     "compile_rule",
     "compile_suggestions",
@@ -84,6 +90,22 @@ class DenyWith:
 
 
 @attrs.frozen
+class Checked:
+    """
+    The codes of the denying reasons of the rule's own check, which is run.
+
+    For a rule whose conditions say only when it allows (``unless``), and
+    leave the rest to its check.
+    """
+
+
+Denial: TypeAlias = Deny | DenyWith | Checked
+"""
+One part of what a rule denies with.
+"""
+
+
+@attrs.frozen
 class Conditions:
     """
     What a rule's check denies with, for `compile_plan` and `compile_rule`.
@@ -93,11 +115,13 @@ class Conditions:
         unless: An expression under which the rule denies nothing; None for none.
         names: Where the expressions' other names are found: the globals of
             the module that defines the check.
+        check: The rule's check, which `Checked` runs.
     """
 
-    denials: tuple[Deny | DenyWith, ...]
+    denials: tuple[Denial, ...]
     unless: str | None
     names: Mapping[str, object] = attrs.field(repr=False, eq=False)
+    check: RuleCheck | None = attrs.field(default=None, repr=False, eq=False)
 
     def expressions(self) -> Iterator[str]:
         """
@@ -106,7 +130,10 @@ class Conditions:
         if self.unless is not None:
             yield self.unless
         for denial in self.denials:
-            yield denial.when if isinstance(denial, Deny) else denial.codes
+            if isinstance(denial, Deny):
+                yield denial.when
+            elif isinstance(denial, DenyWith):
+                yield denial.codes
 
 
 PlanPasses: TypeAlias = "Callable[[Relationship, datetime, PurposeLike | None, str | None], bool]"
@@ -194,32 +221,75 @@ def _define(source: str, bound: dict[str, object], title: str) -> dict[str, Any]
     return namespace
 
 
-def _codes_lines(
-    conditions: Conditions,
-    rewrite: Callable[[str], str],
-    bound: dict[str, object],
-    prefix: str,
-    indent: str,
-) -> list[str]:
-    # Statements that add the codes *conditions* deny with to ``found``.
-    lines: list[str] = []
-    inner = indent
-    if conditions.unless is not None:
-        lines.append(f"{indent}if not {rewrite(conditions.unless)}:")
-        inner = indent + "    "
-    for n, denial in enumerate(conditions.denials):
+def codes_of(reasons: Iterable[Reason]) -> Codes:
+    """
+    Return the codes of the denying reasons among *reasons*, each once, in order.
+    """
+    if not reasons:
+        return ()
+    return tuple(dict.fromkeys(r.code for r in reasons if r.code not in WARNING_CODES))
+
+
+_Parts: TypeAlias = "tuple[str | None, list[tuple[str, str | None]]]"
+# A rule's conditions as they read in a function written: the ``unless``
+# expression, and each denial as (expression, its code), where the code is
+# None when the expression gives the codes itself.
+
+
+def _parts(spec: Conditions, names: _Names, request: str, policy: str) -> _Parts:
+    prefix = names.prefix
+    unless = None if spec.unless is None else _rewrite(spec.unless, names)
+    denials: list[tuple[str, str | None]] = []
+    for denial in spec.denials:
         if isinstance(denial, Deny):
-            code = f"{prefix}K{n}"
-            bound[code] = (denial.code,)
-            lines.append(f"{inner}if {rewrite(denial.when)}:")
-            lines.append(f"{inner}    found = found + {code}")
+            denials.append((_rewrite(denial.when, names), denial.code))
+        elif isinstance(denial, DenyWith):
+            denials.append((_rewrite(denial.codes, names), None))
         else:
-            lines.append(f"{inner}codes = {rewrite(denial.codes)}")
-            lines.append(f"{inner}if codes:")
-            lines.append(f"{inner}    found = found + codes")
-    if not conditions.denials:
-        lines.append(f"{inner}pass")
+            names.bound[f"{prefix}check"] = spec.check
+            names.bound[f"{prefix}codes_of"] = codes_of
+            denials.append((f"{prefix}codes_of({prefix}check(rel, {request}, {policy}))", None))
+    return unless, denials
+
+
+def _denies(parts: _Parts) -> str | None:
+    # One expression that holds when the rule denies; None when it never does.
+    unless, denials = parts
+    if not denials:
+        return None
+    denies = " or ".join(expression for expression, _ in denials)
+    return f"(not {unless} and ({denies}))" if unless is not None else f"({denies})"
+
+
+def _codes_lines(parts: _Parts, bound: dict[str, object], prefix: str) -> list[str]:
+    # Statements that add the codes the rule denies with to ``found``.
+    unless, denials = parts
+    lines: list[str] = []
+    indent = "    "
+    if unless is not None and denials:
+        lines.append(f"    if not {unless}:")
+        indent = "        "
+    for n, (expression, code) in enumerate(denials):
+        if code is not None:
+            constant = f"{prefix}K{n}"
+            bound[constant] = (code,)
+            lines.append(f"{indent}if {expression}:")
+            lines.append(f"{indent}    found = found + {constant}")
+        else:
+            lines.append(f"{indent}codes = {expression}")
+            lines.append(f"{indent}if codes:")
+            lines.append(f"{indent}    found = found + codes")
     return lines
+
+
+def _dedupe(parts: Sequence[_Parts], bound: dict[str, object]) -> list[str]:
+    # Each code once: two rules (or parts) may deny with the same code.
+    codes = [code for _, denials in parts for _, code in denials]
+    static = [code for code in codes if code is not None]
+    if len(static) == len(codes) and len(set(static)) == len(static):
+        return []
+    bound["_unique"] = _unique
+    return ["    if len(found) > 1:", "        found = _unique(found)"]
 
 
 def compile_rule(conditions: Conditions, name: str) -> SlowTest:
@@ -230,16 +300,14 @@ def compile_rule(conditions: Conditions, name: str) -> SlowTest:
     variables = {
         name: name for name in ("rel", "at", "policy", "action", "channel", "purpose", "group")
     }
-    names = _Names(variables, conditions.names, "_", bound, None)
-
-    def rewrite(expression: str) -> str:
-        return _rewrite(expression, names)
-
+    parts = _parts(
+        conditions, _Names(variables, conditions.names, "_", bound, None), "req", "policy"
+    )
     lines = [
         "def test(rel, req, policy):",
         "    action, at, channel, purpose, group = req",
         "    found = ()",
-        *_codes_lines(conditions, rewrite, bound, "_", "    "),
+        *_codes_lines(parts, bound, "_"),
         "    return found",
     ]
     test: SlowTest = _define("\n".join(lines) + "\n", bound, f"denial test of {name}")["test"]
@@ -266,63 +334,40 @@ class _Writer:
         self.variables = {"rel": "rel", "at": "at", "group": "group", **variables}
         self.tag = tag
 
-    def request(self) -> str:
-        # A Request, for the tests of rules without conditions.
+    def parts(self, entries: Entries) -> list[_Parts]:
+        """
+        Each rule of *entries* as it reads here.
+        """
         v = self.variables
-        return f"_request(({v['action']}, at, {v['channel']}, {v['purpose']}, group))"
-
-    def denies(self, entries: Entries) -> str:
-        # One expression that holds when any rule of *entries* denies.
-        parts: list[str] = []
+        # A Request, for the checks of rules without conditions, or whose conditions run them.
+        request = f"_request(({v['action']}, at, {v['channel']}, {v['purpose']}, group))"
+        found: list[_Parts] = []
         for n, (leaf, _, spec) in enumerate(entries):
             prefix = f"_{self.tag}{n}_"
-            if not isinstance(spec, Conditions):
+            self.bound[f"{prefix}P"] = leaf
+            if isinstance(spec, Conditions):
+                names = _Names(self.variables, spec.names, prefix, self.bound, leaf)
+                found.append(_parts(spec, names, request, f"{prefix}P"))
+            else:
                 self.bound[f"{prefix}test"] = spec
-                self.bound[f"{prefix}P"] = leaf
-                parts.append(f"{prefix}test(rel, {self.request()}, {prefix}P)")
-                continue
-            if not spec.denials:
-                continue
-            rewrite = self.rewriter(spec, prefix, leaf)
-            denies = " or ".join(
-                rewrite(d.when if isinstance(d, Deny) else d.codes) for d in spec.denials
-            )
-            if spec.unless is not None:
-                denies = f"not {rewrite(spec.unless)} and ({denies})"
-            parts.append(f"({denies})")
-        return " or ".join(parts) or "False"
+                found.append((None, [(f"{prefix}test(rel, {request}, {prefix}P)", None)]))
+        return found
 
-    def rewriter(self, spec: Conditions, prefix: str, leaf: Policy) -> Callable[[str], str]:
-        names = _Names(self.variables, spec.names, prefix, self.bound, leaf)
+    @staticmethod
+    def denies(parts: Sequence[_Parts]) -> str:
+        """
+        One expression that holds when any rule denies.
+        """
+        return " or ".join(filter(None, map(_denies, parts))) or "False"
 
-        def rewrite(expression: str) -> str:
-            return _rewrite(expression, names)
-
-        return rewrite
-
-    def codes(self, entries: Entries) -> list[str]:
-        # Statements that leave in ``found`` the codes *entries* deny with, each once.
+    def codes(self, parts: Sequence[_Parts]) -> list[str]:
+        """
+        Statements that leave in ``found`` the codes the rules deny with, each once.
+        """
         lines = ["    found = ()"]
-        static: list[str] = []
-        dynamic = False
-        for n, (leaf, _, spec) in enumerate(entries):
-            prefix = f"_{self.tag}{n}_"
-            if not isinstance(spec, Conditions):
-                lines.append(f"    codes = {prefix}test(rel, {self.request()}, {prefix}P)")
-                lines.append("    if codes:")
-                lines.append("        found = found + codes")
-                dynamic = True
-                continue
-            lines.extend(
-                _codes_lines(spec, self.rewriter(spec, prefix, leaf), self.bound, prefix, "    ")
-            )
-            static.extend(d.code for d in spec.denials if isinstance(d, Deny))
-            dynamic = dynamic or any(isinstance(d, DenyWith) for d in spec.denials)
-        if dynamic or len(set(static)) < len(static):
-            self.bound["_unique"] = _unique
-            lines.append("    if len(found) > 1:")
-            lines.append("        found = _unique(found)")
-        return lines
+        for n, rule in enumerate(parts):
+            lines.extend(_codes_lines(rule, self.bound, f"_{self.tag}{n}_"))
+        return lines + _dedupe(parts, self.bound)
 
 
 def _title(action: Action, channel: Channel | None) -> str:
@@ -352,14 +397,15 @@ def compile_plan(
     """
     bound: dict[str, object] = {"_action": action, "_channel": channel, "_request": make_request}
     writer = _Writer(bound, {"channel": "_channel", "action": "_action", "purpose": "purpose"}, "r")
+    parts = writer.parts(entries)
     source = "\n".join(
         [
             "def passes(rel, at, purpose, group):",
-            f"    return not ({writer.denies(entries)})",
+            f"    return not ({writer.denies(parts)})",
             "",
             "",
             "def codes(rel, at, purpose, group):",
-            *writer.codes(entries),
+            *writer.codes(parts),
             "    return found",
             "",
         ]
@@ -402,7 +448,7 @@ def compile_suggestions(
         lines.extend(
             [
                 "    try:",
-                f"        if not ({writer.denies(entries)}):",
+                f"        if not ({writer.denies(writer.parts(entries))}):",
                 f"            found |= {1 << k}",
                 "    except Exception:",
                 "        pass",

@@ -19,7 +19,13 @@ if TYPE_CHECKING:
     from ._policy import Policy
     from ._relationship import Relationship
 
-__all__ = ["ETIQUETTE_RULES", "JURISDICTION_UNKNOWN_RULE"]
+__all__ = [
+    "ETIQUETTE_RULES",
+    "JURISDICTION_UNKNOWN_RULE",
+    "active_express",
+    "express_consent",
+    "quiet_hours",
+]
 
 _A = Action
 _NONE: Final[tuple[Reason, ...]] = ()
@@ -394,9 +400,12 @@ def _request_opt_in(rel: Relationship, req: Request, policy: Policy) -> Sequence
     return found
 
 
-def _active_express(
+def active_express(
     rel: Relationship, at: datetime, channel: Channel | None, purpose: object, policy: Policy
 ) -> Permission | None:
+    """
+    Return the express permission for *purpose* that covers *channel* and is in force at *at*.
+    """
     if not rel.permissions:
         return None
     return _active(rel, at, channel, purpose, policy.express_consent_ttl)
@@ -412,7 +421,7 @@ def express_consent(
     (``no_consent``, ``consent_withdrawn`` or ``consent_expired``).
     """
     purpose = req.purpose or Purpose.MARKETING
-    active = _active_express(rel, req.at, req.channel, purpose, policy)
+    active = active_express(rel, req.at, req.channel, purpose, policy)
     if active is not None:
         return active, None
     how = _no_consent(rel, req.at, req.channel, purpose)
@@ -472,7 +481,7 @@ def _marketing_denies(
     policy: Policy,
 ) -> Codes:
     purpose = purpose or Purpose.MARKETING
-    permission = _active_express(rel, at, channel, purpose, policy)
+    permission = active_express(rel, at, channel, purpose, policy)
     if permission is None:
         return _WHY[_no_consent(rel, at, channel, purpose)]
     if _unconfirmed(permission, at, policy):

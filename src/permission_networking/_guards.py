@@ -14,6 +14,7 @@ from ._conditions import (
     PlanCodes,
     PlanPasses,
     Suggest,
+    codes_of,
     compile_plan,
     compile_suggestions,
 )
@@ -232,13 +233,7 @@ def plan_for(policy: Policy, action: Action) -> Plan:
 def _checked(check: RuleCheck) -> DenialTest:
     # The denial test of a rule without conditions: its check, reduced to codes.
     def test(relationship: Relationship, request: Request, policy: Policy) -> Codes:
-        return tuple(
-            dict.fromkeys(
-                reason.code
-                for reason in check(relationship, request, policy)
-                if reason.code not in WARNING_CODES
-            )
-        )
+        return codes_of(check(relationship, request, policy))
 
     return test
 

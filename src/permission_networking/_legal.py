@@ -15,10 +15,14 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Final
 
 from ._decision import Reason, ReasonCode
-from ._etiquette import express_consent, quiet_hours
-from ._rules import Request, Rule, request_only
+from ._etiquette import (
+    active_express,  # noqa: F401  (read by the denial conditions)
+    express_consent,
+    quiet_hours,
+)
+from ._rules import Request, Rule, allowed_when, next_call_time, request_only
 from ._time import Duration, format_instant
-from ._values import Action, Channel, Permission, Purpose
+from ._values import Action, Channel, Permission, Purpose, PurposeLike
 
 
 if TYPE_CHECKING:
@@ -105,14 +109,15 @@ def _objection(rel: Relationship, req: Request, rule: str) -> Reason | None:
 
 
 def _specific(
-    rel: Relationship, req: Request, policy: Policy
+    rel: Relationship,
+    at: datetime,
+    channel: Channel | None,
+    purpose: PurposeLike,
+    policy: Policy,
 ) -> tuple[Permission | None, Permission | None]:
     """
     Return the active permission for the request's own channel, else the latest lapsed one.
     """
-    at = req.at
-    purpose = req.purpose or Purpose.MARKETING
-    channel = req.channel
     ttl = policy.express_consent_ttl
     latest: Permission | None = None
     if channel is None:
@@ -140,7 +145,7 @@ def _channel_consent(
     A permission for every channel (``channel`` None) counts for none, and
     an unknown channel is covered by nothing.
     """
-    active, latest = _specific(rel, req, policy)
+    active, latest = _specific(rel, req.at, req.channel, req.purpose or Purpose.MARKETING, policy)
     if active is not None:
         return active, None
     at = req.at
@@ -165,6 +170,24 @@ def _channel_consent(
     return None, Reason(
         _C.NO_CONSENT, f"{rel.contact} has not given consent to {what}: {why}", rule
     )
+
+
+# What each preset's conditions read: when these hold, its check finds nothing, so the
+# guards skip it (see `allowed_when`); the test suite holds each to its check.
+
+
+def _electronic(channel: Channel | None) -> bool:
+    return channel is None or channel.is_electronic
+
+
+def _evidenced(permission: Permission | None) -> bool:
+    return permission is not None and permission.evidence is not None
+
+
+def _in_hours(rel: Relationship, at: datetime, hours: tuple[int, int]) -> bool:
+    # The contact's zone is known and *at* is inside *hours* there.
+    zone = rel.timezone
+    return zone is not None and next_call_time(at, zone, hours) is None
 
 
 # CASL ---------------------------------------------------------------------------------------
@@ -249,6 +272,11 @@ def _casl_ground(
     )
 
 
+@allowed_when(
+    "not _electronic(channel)"
+    " or (not rel.do_not_contact"
+    " and active_express(rel, at, channel, purpose or Purpose.MARKETING, policy) is not None)"
+)
 def _casl(rel: Relationship, req: Request, policy: Policy) -> Sequence[Reason]:
     if not req.electronic:
         return _NONE
@@ -259,7 +287,9 @@ def _casl(rel: Relationship, req: Request, policy: Policy) -> Sequence[Reason]:
 def _casl_obligations(rel: Relationship, req: Request, policy: Policy) -> Sequence[str]:
     if not req.electronic:
         return ()
-    if _casl_ground(rel, req, policy)[0] == _REFERRAL:
+    # Only an introduction not yet used can make the referral exemption the ground.
+    referral = rel.introducer is not None and rel.referral_available
+    if referral and _casl_ground(rel, req, policy)[0] == _REFERRAL:
         return ("identify_sender", "include_unsubscribe", "name_referrer")
     return ("identify_sender", "include_unsubscribe")
 
@@ -273,12 +303,13 @@ Canada's Anti-Spam Legislation: consent for every commercial electronic message.
 # CAN-SPAM -----------------------------------------------------------------------------------
 
 
-def _email(req: Request) -> bool:
-    return req.channel is None or req.channel is Channel.EMAIL
+def _email(channel: Channel | None) -> bool:
+    return channel is None or channel is Channel.EMAIL
 
 
+@allowed_when("not _email(channel) or not (rel.do_not_contact or rel.opt_outs)")
 def _can_spam(rel: Relationship, req: Request, policy: Policy) -> Sequence[Reason]:
-    if not _email(req):
+    if not _email(req.channel):
         return _NONE
     blocked = _blocked(rel, req, "can_spam")
     if blocked is not None:
@@ -293,7 +324,7 @@ def _can_spam(rel: Relationship, req: Request, policy: Policy) -> Sequence[Reaso
 
 @request_only
 def _can_spam_obligations(rel: Relationship, req: Request, policy: Policy) -> Sequence[str]:
-    if not _email(req):
+    if not _email(req.channel):
         return ()
     return ("include_unsubscribe", "identify_as_advertisement", "include_postal_address")
 
@@ -381,10 +412,18 @@ def _eprivacy(
     )
 
 
+@allowed_when(
+    "not _electronic(channel) or (not rel.do_not_contact"
+    " and _evidenced(active_express(rel, at, channel, purpose or Purpose.MARKETING, policy)))"
+)
 def _gdpr(rel: Relationship, req: Request, policy: Policy) -> Sequence[Reason]:
     return _eprivacy(rel, req, policy, "gdpr", specific=False) if req.electronic else _NONE
 
 
+@allowed_when(
+    "not _electronic(channel) or (not rel.do_not_contact"
+    " and _evidenced(_specific(rel, at, channel, purpose or Purpose.MARKETING, policy)[0]))"
+)
 def _pecr(rel: Relationship, req: Request, policy: Policy) -> Sequence[Reason]:
     return _eprivacy(rel, req, policy, "pecr", specific=True) if req.electronic else _NONE
 
@@ -408,6 +447,7 @@ The UK's PECR: as the GDPR, with consent specific to the channel.
 # TCPA ---------------------------------------------------------------------------------------
 
 
+@allowed_when("_in_hours(rel, at, policy.call_hours)")
 def _tcpa_hours(rel: Relationship, req: Request, policy: Policy) -> Sequence[Reason]:
     if rel.timezone is None:
         return (
@@ -421,14 +461,17 @@ def _tcpa_hours(rel: Relationship, req: Request, policy: Policy) -> Sequence[Rea
     return quiet_hours(rel, req, policy.call_hours, "tcpa_hours")
 
 
-def _needs_written_consent(req: Request) -> bool:
-    if req.action is _A.CALL:
-        return req.purpose == Purpose.SALES
-    return req.channel is None or req.channel is Channel.SMS
+def _needs_written_consent(
+    action: Action, channel: Channel | None, purpose: PurposeLike | None
+) -> bool:
+    if action is _A.CALL:
+        return purpose == Purpose.SALES
+    return channel is None or channel is Channel.SMS
 
 
+@allowed_when("not _needs_written_consent(action, channel, purpose)")
 def _tcpa_consent(rel: Relationship, req: Request, policy: Policy) -> Sequence[Reason]:
-    if not _needs_written_consent(req):
+    if not _needs_written_consent(req.action, req.channel, req.purpose):
         return _NONE
     blocked = _blocked(rel, req, "tcpa_consent")
     if blocked is not None:

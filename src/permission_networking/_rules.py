@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 import attrs
 
-from ._conditions import Conditions, Deny, DenyWith, compile_rule
+from ._conditions import Checked, Conditions, Denial, compile_rule
 from ._values import Action, Channel, Purpose, PurposeLike
 
 
@@ -33,6 +33,7 @@ __all__ = [
     "Request",
     "Rule",
     "RuleCheck",
+    "allowed_when",
     "denial_test",
     "denied_when",
     "next_call_time",
@@ -127,7 +128,7 @@ silent rules has none to look for.
 
 
 def denied_when(
-    *denials: Deny | DenyWith, unless: str | None = None, warns: bool = False
+    *denials: Denial, unless: str | None = None, warns: bool = False
 ) -> Callable[[RuleCheck], RuleCheck]:
     """
     Register the denial conditions of the decorated rule check.
@@ -139,7 +140,7 @@ def denied_when(
     """
 
     def register(check: RuleCheck) -> RuleCheck:
-        conditions = Conditions(denials, unless, getattr(check, "__globals__", {}))
+        conditions = Conditions(denials, unless, getattr(check, "__globals__", {}), check)
         for expression in conditions.expressions():
             ast.parse(expression.strip(), mode="eval")
         CONDITIONS[check] = conditions
@@ -164,6 +165,17 @@ def request_only(obligations: ObligationCheck) -> ObligationCheck:
     """
     REQUEST_ONLY.add(obligations)
     return obligations
+
+
+def allowed_when(condition: str) -> Callable[[RuleCheck], RuleCheck]:
+    """
+    Register an expression under which the decorated rule check allows; otherwise it is run.
+
+    For a rule whose denials are too involved to repeat as conditions: the
+    guards skip its check whenever *condition* holds, which must imply that
+    the check finds no denying reason (the test suite holds it to that).
+    """
+    return denied_when(Checked(), unless=condition)
 
 
 _TESTS: dict[RuleCheck, DenialTest] = {}

@@ -106,16 +106,18 @@ def test_suggestions_are_the_other_actions_check_allows(  # noqa: PLR0913, PLR09
     group: str | None,
     policy: Policy,
 ) -> None:
-    """A denial suggests, in order, the other suggestible actions that check allows on its channel."""
+    """A denial suggests, in order, the other suggestible actions check allows on its channel."""
     relationship = replay(log, sender="ana", contact="bo")  # type: ignore[arg-type]
 
     decision = check(relationship, action, at=at, policy=policy, channel=channel, group=group)
 
+    # On the denied request's channel, its default included (a bounced email is not suggested).
+    resolved = make_request(action, at, channel, None, group).channel
     expected = tuple(
         other
         for other in SUGGESTED
         if other is not action
-        and check(relationship, other, at=at, policy=policy, channel=channel, group=group)
+        and check(relationship, other, at=at, policy=policy, channel=resolved, group=group)
     )
     assert (() if decision else expected) == decision.suggestions
 
@@ -131,6 +133,19 @@ def test_a_condition_that_reads_an_unknown_name_is_refused() -> None:
 
     with pytest.raises(NameError, match="'no_such_limit'"):
         compile_plan([(policy, policy.rules[0], conditions)], Action.MESSAGE, None, _request)
+
+
+def test_a_condition_may_call_builtins() -> None:
+    """A condition reads the builtins as well as the variables and its module's helpers."""
+
+    def rule(relationship: Relationship, request: object, policy: Policy) -> list[Reason]:
+        return []
+
+    conditions = Conditions((Deny("not_engaged", "len(rel.permissions) < 1"),), None, {})
+    policy = Policy("strict", rules=[Rule("strict", Action, rule)])
+    _, codes = compile_plan([(policy, policy.rules[0], conditions)], Action.MESSAGE, None, _request)
+
+    assert ("not_engaged",) == codes(replay([], sender="ana", contact="bo"), DAY0, None, None)
 
 
 def test_a_failing_condition_shows_its_source_in_the_traceback() -> None:
@@ -213,6 +228,28 @@ class TestObligationsOfTheRequest:
         assert ("rule_error",) == decision.codes
         assert {"rule_error": 1} == dict(screened.counts)
         assert decision == screened.denied["bo"]
+
+
+def test_obligations_that_fail_for_a_contact_deny_it_in_screen_as_in_check() -> None:
+    """A rule whose obligations fail for one relationship denies it with rule_error, in both."""
+
+    def allow(relationship: Relationship, request: object, policy: Policy) -> list[Reason]:
+        return []
+
+    def oblige(relationship: Relationship, request: object, policy: Policy) -> list[str]:
+        if relationship.contact == "cy":
+            raise RuntimeError
+        return ["say_hello"]
+
+    policy = Policy("oblige", rules=[Rule("oblige", Action, allow, oblige)])
+    bo, cy = (replay([], sender="ana", contact=contact) for contact in ("bo", "cy"))
+
+    screened = screen([bo, cy], "message", at=DAY0, policy=policy)
+
+    assert ("bo",) == screened.allowed
+    assert {"rule_error": 1} == dict(screened.counts)
+    assert check(cy, "message", at=DAY0, policy=policy) == screened.denied["cy"]
+    assert ("say_hello",) == check(bo, "message", at=DAY0, policy=policy).obligations
 
 
 class TestDenied:

@@ -39,6 +39,13 @@ from permission_networking._conditions import Conditions, Deny
 from permission_networking._decision import defer_decision, fill_decision, make_reason
 from permission_networking._etiquette import ETIQUETTE_RULES, JURISDICTION_UNKNOWN_RULE
 from permission_networking._guards import decide, evaluate, make_request
+from permission_networking._legal import (
+    CAN_SPAM_RULES,
+    CASL_RULES,
+    GDPR_RULES,
+    PECR_RULES,
+    TCPA_RULES,
+)
 from permission_networking._relationship import _Fold, extend
 from permission_networking._rules import CONDITIONS, SILENT, denial_test
 from strategies import GROUPS, PURPOSES, logs
@@ -52,9 +59,21 @@ POLICIES = [
         express_consent_ttl=timedelta(days=30),
         max_unanswered=1,
         cooling_off=timedelta(days=1),
+        soft_opt_in_window=timedelta(days=20),
+        purchase_window=timedelta(days=40),
+        inquiry_window=timedelta(days=10),
+        call_hours=(8, 20),
     ),
 ]
-RULES = [*ETIQUETTE_RULES, JURISDICTION_UNKNOWN_RULE]
+RULES = [
+    *ETIQUETTE_RULES,
+    JURISDICTION_UNKNOWN_RULE,
+    *CASL_RULES,
+    *CAN_SPAM_RULES,
+    *GDPR_RULES,
+    *PECR_RULES,
+    *TCPA_RULES,
+]
 TIMES = st.integers(-24, 24 * 150).map(lambda hours: DAY0 + timedelta(hours=hours))
 
 
@@ -66,8 +85,8 @@ def test_only_the_rules_that_warn_are_looked_at_for_warnings() -> None:
 
 
 @pytest.mark.parametrize("rule", RULES, ids=lambda rule: rule.name)
-def test_every_etiquette_rule_has_denial_conditions(rule: Rule) -> None:
-    """Each etiquette rule registers conditions, so no guard builds reasons to find it passes."""
+def test_every_preset_rule_has_denial_conditions(rule: Rule) -> None:
+    """Each rule of the presets registers conditions, so no guard builds reasons to find it passes."""
     assert rule.check in CONDITIONS
     assert denial_test(rule.check) is denial_test(rule.check)
 
@@ -82,7 +101,7 @@ REQUESTS = st.builds(
 )
 
 
-@settings(max_examples=300)
+@settings(max_examples=1000)
 @given(log=logs(), request=REQUESTS, policy=st.sampled_from(POLICIES))
 def test_denial_tests_agree_with_their_checks(
     log: list[object], request: Request, policy: Policy
