@@ -30,12 +30,13 @@ from __future__ import annotations
 
 import ast
 import builtins
+import hashlib
 import linecache
 
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
-from itertools import count
-from typing import TYPE_CHECKING, Any, Final, TypeAlias
+from types import CodeType
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import attrs
 
@@ -152,13 +153,14 @@ How a rule without conditions is asked for its denying codes.
 """
 
 
-class _Names(ast.NodeTransformer):
+class _Names:
     """
-    Rewrite an expression's names into those of the function it is compiled into.
+    How an expression's names read in the function it is compiled into.
 
     *variables* maps the request's and the relationship's names to what they
     are called there. With a *policy*, ``policy.X`` becomes a constant bound
-    in *bound*; without one, ``policy`` stays a variable.
+    in *bound*, as does every helper the expression reads (found in
+    *names*, under *prefix*); without one, ``policy`` stays a variable.
     """
 
     def __init__(
@@ -175,49 +177,105 @@ class _Names(ast.NodeTransformer):
         self.bound = bound
         self.policy = policy
 
-    def _bind(self, name: str, value: object, node: ast.AST) -> ast.Name:
-        self.bound[name] = value
-        return ast.copy_location(ast.Name(name, ast.Load()), node)
+
+_Binding: TypeAlias = tuple[str, str, str]
+# A name a rewritten expression reads, and what it is bound to: a setting of
+# the policy ("setting", attribute), the policy itself ("policy", ""), or a
+# helper of the check's module ("helper", name).
+
+
+class _Rewriter(ast.NodeTransformer):
+    # Rewrites one expression for *names*, noting what each new name is bound to.
+
+    def __init__(self, names: _Names) -> None:
+        self.names = names
+        self.bindings: list[_Binding] = []
+
+    def _bind(self, binding: _Binding, node: ast.AST) -> ast.Name:
+        self.bindings.append(binding)
+        return ast.copy_location(ast.Name(binding[0], ast.Load()), node)
 
     def visit_Attribute(self, node: ast.Attribute) -> ast.AST:
         target = node.value
-        if self.policy is not None and isinstance(target, ast.Name) and target.id == "policy":
-            value = getattr(self.policy, node.attr)
-            return self._bind(f"{self.prefix}P_{node.attr}", value, node)
+        policy = self.names.policy
+        if policy is not None and isinstance(target, ast.Name) and target.id == "policy":
+            getattr(policy, node.attr)  # an unknown setting fails here, not in a guard
+            name = f"{self.names.prefix}P_{node.attr}"
+            return self._bind((name, "setting", node.attr), node)
         return self.generic_visit(node)
 
     def visit_Name(self, node: ast.Name) -> ast.AST:
         name = node.id
-        if name == "policy" and self.policy is not None:
-            return self._bind(f"{self.prefix}P", self.policy, node)
-        variable = self.variables.get(name)
+        names = self.names
+        if name == "policy" and names.policy is not None:
+            return self._bind((f"{names.prefix}P", "policy", ""), node)
+        variable = names.variables.get(name)
         if variable is not None:
             return ast.copy_location(ast.Name(variable, ast.Load()), node)
-        if name in self.names:
-            return self._bind(f"{self.prefix}N_{name}", self.names[name], node)
+        if name in names.names:
+            return self._bind((f"{names.prefix}N_{name}", "helper", name), node)
         if hasattr(builtins, name):
             return node
         msg = f"a denial condition reads {name!r}, which is neither a variable nor defined"
         raise NameError(msg)
 
 
+# Expressions rewritten, by what the rewriting reads: a policy built anew with
+# other settings compiles its plans without parsing a condition again. Each
+# entry keeps the helpers' mapping it was keyed by id on alive.
+_REWRITTEN: dict[tuple[object, ...], tuple[str, tuple[_Binding, ...], Mapping[str, object]]] = {}
+_REWRITTEN_MAX = 4096
+
+
 def _rewrite(expression: str, names: _Names) -> str:
-    tree = ast.parse(expression.strip(), mode="eval")
-    return f"({ast.unparse(names.visit(tree))})"
+    key = (
+        expression,
+        names.prefix,
+        tuple(names.variables.items()),
+        id(names.names),
+        names.policy is None,
+    )
+    found = _REWRITTEN.get(key)
+    if found is None or found[2] is not names.names:
+        rewriter = _Rewriter(names)
+        tree = rewriter.visit(ast.parse(expression.strip(), mode="eval"))
+        found = (f"({ast.unparse(tree)})", tuple(rewriter.bindings), names.names)
+        if len(_REWRITTEN) >= _REWRITTEN_MAX:
+            _REWRITTEN.clear()
+        _REWRITTEN[key] = found
+    text, bindings, _ = found
+    for name, kind, key_ in bindings:
+        if kind == "setting":
+            names.bound[name] = getattr(names.policy, key_)
+        elif kind == "policy":
+            names.bound[name] = names.policy
+        else:
+            names.bound[name] = names.names[key_]
+    return text
 
 
-_COUNTER: Final = count()
+# Code by source: the source names the settings and helpers it reads without
+# their values, so plans of the same rules share it whatever their settings.
+_CODE: dict[str, CodeType] = {}
+_CODE_MAX = 1024
 
 
 def _define(source: str, bound: dict[str, object], title: str) -> dict[str, Any]:
     # Run *source* with *bound* as its globals and return them, with what it
     # defined; the source is kept in linecache, so that a traceback through a
     # compiled function shows its lines.
-    filename = f"<permission_networking {title} #{next(_COUNTER)}>"
-    lines = source.splitlines(keepends=True)
-    linecache.cache[filename] = (len(source), None, lines, filename)
+    code = _CODE.get(source)
+    if code is None:
+        digest = hashlib.blake2s(source.encode(), digest_size=6).hexdigest()
+        filename = f"<permission_networking {title} {digest}>"
+        lines = source.splitlines(keepends=True)
+        linecache.cache[filename] = (len(source), None, lines, filename)
+        code = compile(source, filename, "exec")
+        if len(_CODE) >= _CODE_MAX:
+            _CODE.clear()
+        _CODE[source] = code
     namespace: dict[str, Any] = dict(bound)
-    exec(compile(source, filename, "exec"), namespace)  # noqa: S102
+    exec(code, namespace)  # noqa: S102
     return namespace
 
 

@@ -196,6 +196,10 @@ class Plan(NamedTuple):
 
 # Plans by id(policy); each entry keeps its policy alive, so the id cannot be reused.
 _PLANS: dict[int, tuple[Policy, dict[Action, Plan]]] = {}
+# The same by value, so that a policy built anew for every check (with the same
+# rules and settings) finds the plans, and the functions compiled for them, of
+# the equal policy before it.
+_PLANS_BY_VALUE: dict[Policy, dict[Action, Plan]] = {}
 _PLANS_MAX = 256
 
 
@@ -203,7 +207,20 @@ def _plans(policy: Policy) -> dict[Action, Plan]:
     entry = _PLANS.get(id(policy))
     if entry is not None and entry[0] is policy:
         return entry[1]
-    plans = {
+    plans = _PLANS_BY_VALUE.get(policy)
+    if plans is None:
+        plans = _plan(policy)
+        if len(_PLANS_BY_VALUE) >= _PLANS_MAX:
+            _PLANS_BY_VALUE.clear()
+        _PLANS_BY_VALUE[policy] = plans
+    if len(_PLANS) >= _PLANS_MAX:
+        _PLANS.clear()
+    _PLANS[id(policy)] = (policy, plans)
+    return plans
+
+
+def _plan(policy: Policy) -> dict[Action, Plan]:
+    return {
         action: Plan(
             action,
             policy.plan(action),
@@ -217,10 +234,6 @@ def _plans(policy: Policy) -> dict[Action, Plan]:
         )
         for action in Action
     }
-    if len(_PLANS) >= _PLANS_MAX:
-        _PLANS.clear()
-    _PLANS[id(policy)] = (policy, plans)
-    return plans
 
 
 def plan_for(policy: Policy, action: Action) -> Plan:

@@ -325,6 +325,14 @@ class TestReferral:
 
         assert OBLIGED == decision.obligations
 
+    def test_express_consent_needs_no_referrer(self) -> None:
+        """Express consent comes before the referral exemption, so the referrer need not be named."""
+        rel = express(referral(Log())).relationship()
+
+        decision = check(rel, "send_marketing", at=day(1), policy=CASL)
+
+        assert OBLIGED == decision.obligations
+
 
 class TestWithdrawal:
     def test_an_opt_out_withdraws_express_consent(self) -> None:

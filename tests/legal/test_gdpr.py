@@ -12,7 +12,7 @@ import pytest
 
 from dateutil.relativedelta import relativedelta
 
-from permission_networking import Evidence, Policy, check
+from permission_networking import Evidence, Policy, check, policy_for
 from timeline import Log, day
 
 
@@ -329,3 +329,12 @@ def test_expired_consent_is_reported() -> None:
     )
 
     assert ["consent_expired"] == list(check(rel, "send_marketing", at=day(31), policy=GDPR).codes)
+
+
+def test_proven_consent_leaves_only_etiquettes_reasons() -> None:
+    """Denied by etiquette alone (a bounced address), proven consent gives no GDPR reason."""
+    rel = proven(Log()).add("bounced", 1, channel="email").relationship()
+
+    decision = check(rel, "send_marketing", at=day(2), policy=policy_for("DE"))
+
+    assert ("undeliverable",) == decision.codes

@@ -30,6 +30,7 @@ from permission_networking import (
     RelationshipState,
     Request,
     Rule,
+    _conditions,
     _guards,
     check,
     replay,
@@ -353,15 +354,25 @@ def test_unhashable_arguments_are_still_checked() -> None:
 def test_full_caches_start_again(monkeypatch: pytest.MonkeyPatch) -> None:
     """When the request and plan caches are full they are emptied, and decisions stay the same."""
     connected = Log(contact="bo").inbound("connection_accepted", 0).relationship()
-    policy = Policy.etiquette()
+    policy = Policy.etiquette(max_unanswered=97)
     monkeypatch.setattr(_guards, "_RESOLVED_MAX", 0)
     monkeypatch.setattr(_guards, "_PLANS_MAX", 0)
+    monkeypatch.setattr(_conditions, "_REWRITTEN", {})
+    monkeypatch.setattr(_conditions, "_REWRITTEN_MAX", 0)
+    monkeypatch.setattr(_conditions, "_CODE", {})
+    monkeypatch.setattr(_conditions, "_CODE_MAX", 0)
 
     first = check(connected, "message", at=day(1), group="emptied", policy=policy)
 
     assert 1 == len(_guards._RESOLVED)
     assert 1 == len(_guards._PLANS)
+    assert 1 == len(_guards._PLANS_BY_VALUE)
+    assert 1 == len(_conditions._CODE)
+    assert 1 == len(_conditions._REWRITTEN)
     assert first == check(connected, "message", at=day(1), group="emptied", policy=policy)
+    assert first == check(
+        connected, "message", at=day(1), group="emptied", policy=Policy.etiquette()
+    )
     assert first.allowed
 
 
