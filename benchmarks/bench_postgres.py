@@ -4,23 +4,27 @@
 Runs only when ``PERMISSION_NETWORKING_BENCH_DSN`` (or the test suite's
 ``PERMISSION_NETWORKING_TEST_DSN``) names a server. The store is filled by
 `record_many` in batches, each pair's interactions together as an import
-reads them, interleaved batch by batch with a raw psycopg ``executemany`` of
-the same rows into a plain table in the same database, one transaction per
-batch. Each run uses schemas of its own and drops them afterwards.
+reads them, then given more in live order (each interaction another pair's,
+as `bench_store` does), interleaved batch by batch with a raw psycopg
+``executemany`` of the same rows into a plain table in the same database,
+one transaction per batch. Each run uses schemas of its own and drops them
+afterwards.
 """
 
 from __future__ import annotations
 
-import itertools
+import functools
 import json
 import os
-import statistics
 import sys
-import time
 import uuid
 
-from bench_store import imported
+from typing import Any
+
+from bench_store import fill, imported, live, recording
 from harness import Row, Size
+
+from permission_networking import Interaction
 
 
 DSN_VARIABLES = ("PERMISSION_NETWORKING_BENCH_DSN", "PERMISSION_NETWORKING_TEST_DSN")
@@ -34,6 +38,16 @@ def _dsn() -> str | None:
         if os.environ.get(name):
             return os.environ[name]
     return None
+
+
+def _raw_insert(raw: Any, raw_schema: str, batch: list[Interaction]) -> None:
+    rows = [(i.id, i.sender, i.contact, i.at, json.dumps(i.to_dict())) for i in batch]
+    with raw.transaction(), raw.cursor() as cursor:
+        cursor.executemany(
+            f"INSERT INTO {raw_schema}.interactions "  # noqa: S608 (our own schema name)
+            "(id, sender, contact, at, body) VALUES (%s, %s, %s, %s, %s)",
+            rows,
+        )
 
 
 def postgres(size: Size) -> list[Row]:
@@ -58,8 +72,7 @@ def postgres(size: Size) -> list[Row]:
     pairs = max(size.store_pairs // 10, 1)
     schema = f"bench_{uuid.uuid4().hex[:12]}"
     raw_schema = f"{schema}_raw"
-    ours: list[float] = []
-    theirs: list[float] = []
+    rows: list[Row] = []
     with psycopg.connect(dsn, autocommit=True) as raw:
         raw.execute(f"CREATE SCHEMA {raw_schema}")
         raw.execute(
@@ -69,46 +82,27 @@ def postgres(size: Size) -> list[Row]:
         )
         try:
             with PostgresStore(dsn, schema=schema) as ledger:
-                stream = imported(interactions, pairs)
-                while batch := list(itertools.islice(stream, size.store_batch)):
-                    start = time.perf_counter()
-                    assert len(batch) == ledger.record_many(batch)
-                    middle = time.perf_counter()
-                    rows = [
-                        (i.id, i.sender, i.contact, i.at, json.dumps(i.to_dict())) for i in batch
-                    ]
-                    with raw.transaction(), raw.cursor() as cursor:
-                        cursor.executemany(
-                            f"INSERT INTO {raw_schema}.interactions "  # noqa: S608 (our own schema name)
-                            "(id, sender, contact, at, body) VALUES (%s, %s, %s, %s, %s)",
-                            rows,
+                insert = functools.partial(_raw_insert, raw, raw_schema)
+                more = max(pairs, size.store_batch)
+                runs = (
+                    ("imported", imported(interactions, pairs), interactions, pairs),
+                    (
+                        "live, each interaction another pair's",
+                        live(more, pairs, interactions),
+                        more,
+                        min(more, pairs),
+                    ),
+                )
+                for order, stream, count, touched in runs:
+                    ours, theirs = fill(ledger, size, stream, insert)
+                    case = f"batches of {size.store_batch:,}, {order}"
+                    details = {"interactions": count, "pairs": touched}
+                    rows.extend(
+                        recording(
+                            "PostgresStore", case, ours, theirs, target=20_000, details=details
                         )
-                    end = time.perf_counter()
-                    ours.append(len(batch) / (middle - start))
-                    theirs.append(len(batch) / (end - middle))
+                    )
         finally:
             raw.execute(f"DROP SCHEMA IF EXISTS {raw_schema} CASCADE")
             raw.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
-    rate = statistics.median(ours)
-    raw_rate = statistics.median(theirs)
-    return [
-        Row(
-            "PostgresStore",
-            f"record_many, batches of {size.store_batch:,}, imported",
-            rate,
-            "/s",
-            raw_rate / rate,
-            "raw executemany (time)",
-            ">= 20,000/s",
-            rate >= 20_000,
-            {"batches": len(ours), "interactions": interactions, "pairs": pairs},
-        ),
-        Row(
-            "PostgresStore",
-            f"raw executemany, batches of {size.store_batch:,}, imported",
-            raw_rate,
-            "/s",
-            1.0,
-            "raw executemany (time)",
-        ),
-    ]
+    return rows

@@ -14,6 +14,7 @@ transaction that reads one row and inserts one.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import json
 import random
@@ -22,7 +23,7 @@ import statistics
 import tempfile
 import time
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -102,46 +103,59 @@ def _raw_insert(conn: sqlite3.Connection, batch: list[Interaction]) -> None:
     conn.execute("COMMIT")
 
 
-def _fill(
-    store: Any, raw: sqlite3.Connection, size: Size, stream: Iterator[Interaction]
+def fill(
+    store: Any, size: Size, stream: Iterator[Interaction], raw: Callable[[list[Interaction]], None]
 ) -> tuple[list[float], list[float]]:
+    """
+    Record *stream* in batches, each followed by *raw* of the same batch; return both rates.
+    """
     ours: list[float] = []
     theirs: list[float] = []
     while batch := list(itertools.islice(stream, size.store_batch)):
         start = time.perf_counter()
         assert len(batch) == store.record_many(batch)
         middle = time.perf_counter()
-        _raw_insert(raw, batch)
+        raw(batch)
         end = time.perf_counter()
         ours.append(len(batch) / (middle - start))
         theirs.append(len(batch) / (end - middle))
     return ours, theirs
 
 
-def _recording(size: Size, order: str, ours: list[float], theirs: list[float]) -> list[Row]:
+def recording(  # noqa: PLR0913
+    group: str,
+    case: str,
+    ours: list[float],
+    theirs: list[float],
+    *,
+    target: int,
+    details: dict[str, Any],
+) -> list[Row]:
+    """
+    Return the rows of one recording run: the store's median rate, and the raw one's.
+    """
     record_rate = statistics.median(ours)
     raw_rate = statistics.median(theirs)
     return [
         Row(
-            "SQLiteStore",
-            f"record_many, batches of {size.store_batch:,}, {order}",
+            group,
+            f"record_many, {case}",
             record_rate,
             "/s",
             raw_rate / record_rate,
             "raw executemany (time)",
-            ">= 50,000/s",
-            record_rate >= 50_000,
-            {"batches": len(ours), "first_batch": ours[0], "last_batch": ours[-1]},
+            f">= {target:,}/s",
+            record_rate >= target,
+            {"batches": len(ours), **details},
         ),
-        Row(
-            "SQLiteStore",
-            f"raw executemany, batches of {size.store_batch:,}, {order}",
-            raw_rate,
-            "/s",
-            1.0,
-            "raw executemany (time)",
-        ),
+        Row(group, f"raw executemany, {case}", raw_rate, "/s", 1.0, "raw executemany (time)"),
     ]
+
+
+def _recording(size: Size, order: str, ours: list[float], theirs: list[float]) -> list[Row]:
+    details = {"first_batch": ours[0], "last_batch": ours[-1]}
+    case = f"batches of {size.store_batch:,}, {order}"
+    return recording("SQLiteStore", case, ours, theirs, target=50_000, details=details)
 
 
 def store(size: Size) -> list[Row]:
@@ -157,11 +171,11 @@ def store(size: Size) -> list[Row]:
         raw = _raw(raw_path)
         with SQLiteStore(store_path) as ledger:
             stream = imported(size.store_interactions, size.store_pairs)
-            ours, theirs = _fill(ledger, raw, size, stream)
+            ours, theirs = fill(ledger, size, stream, functools.partial(_raw_insert, raw))
             rows.extend(_recording(size, "imported, a pair's interactions together", ours, theirs))
             more = max(size.store_pairs // 5, size.store_batch)
             stream = live(more, size.store_pairs, size.store_interactions)
-            ours, theirs = _fill(ledger, raw, size, stream)
+            ours, theirs = fill(ledger, size, stream, functools.partial(_raw_insert, raw))
             rows.extend(_recording(size, "live, each interaction another pair's", ours, theirs))
 
             contacts = [contact(n) for n in range(size.store_pairs)]

@@ -96,6 +96,23 @@ def test_overlapping_large_batches_lose_and_double_nothing() -> None:
     _check_stored(dsn, schema, items)
 
 
+def test_batches_of_the_same_contacts_in_opposite_orders_lose_nothing() -> None:
+    """
+    Batches of a few dozen contacts each (locked one by one), in opposite orders, all finish.
+    """
+    dsn, schema = server().dsn, new_schema()
+    PostgresStore(dsn, schema=schema).close()
+    items = _traffic(240, lambda n: f"c{n % 60}@example.org")
+    batches = [items[:120], items[:59:-1], items[179:59:-1], items[30:90]]
+
+    counts = race(
+        pg_workers.record_batch, [(dsn, schema, [i.to_dict() for i in b]) for b in batches]
+    )
+
+    assert 240 == sum(counts)
+    _check_stored(dsn, schema, items)
+
+
 def test_processes_opening_a_new_schema_create_it_once() -> None:
     """
     Four processes opening one new schema at once all use the one ledger they created.

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from permission_networking import Interaction
+from permission_networking import Interaction, Relationship, replay
 from permission_networking.exceptions import SchemaVersionError, StoreError
 from permission_networking.stores import SCHEMA_VERSION, SQLiteStore
 from permission_networking.stores._sqlite import APPLICATION_ID, _SQLiteTransaction
@@ -94,14 +94,35 @@ class TestFile:
 
     def test_the_snapshot_is_the_relationship(self, path: Path) -> None:
         """
-        The materialised snapshot of a pair is its relationship, also after late arrivals.
+        The materialised snapshot of a pair is its relationship less what is None, also after late arrivals.
         """
         with SQLiteStore(path) as store:
             store.record(make("b", "message", 2))
             store.record(make("a", "connection_accepted", 0, direction="inbound"))
             relationship = store.relationship("ana", BO)
+        stored = json.loads(raw(path, "SELECT snapshot FROM pairs"))
 
-        assert relationship.to_dict() == json.loads(raw(path, "SELECT snapshot FROM pairs"))
+        assert {k: v for k, v in relationship.to_dict().items() if v is not None} == stored
+        assert relationship == Relationship.from_dict(stored)
+
+    def test_a_snapshot_in_full_is_read_and_advanced(self, path: Path) -> None:
+        """
+        A snapshot written with every field, None or not, reads as the relationship and takes more.
+        """
+        with SQLiteStore(path) as store:
+            store.record(make("a", "connection_accepted", 0, direction="inbound"))
+            full = json.dumps(store.relationship("ana", BO).to_dict())
+        with closing(sqlite3.connect(path)) as conn:
+            conn.execute("UPDATE pairs SET snapshot = ?", (full,))
+            conn.commit()
+
+        with SQLiteStore(path) as store:
+            assert json.loads(full) == store.relationship("ana", BO).to_dict()
+            store.record_many(
+                [make("b", "message", 1), make("c", "message", 2, direction="inbound")]
+            )
+            assert replay(store.history("ana", BO)) == store.relationship("ana", BO)
+            assert store.verify()
 
     def test_a_newer_schema_is_refused_untouched(self, path: Path) -> None:
         """

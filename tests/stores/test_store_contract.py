@@ -344,6 +344,135 @@ def test_arrival_order_never_matters(
     )
 
 
+def shuffled(items: list[Interaction]) -> list[Interaction]:
+    """
+    Return *items* in an order of their own: every seventh, starting from each of the first seven.
+    """
+    return [item for start in range(7) for item in items[start::7]]
+
+
+class TestManyPairs:
+    """
+    Batches that touch many pairs at once, as live traffic does.
+    """
+
+    def existing(self, store: Store) -> list[Interaction]:
+        """
+        Record two interactions for each of 70 pairs of two senders, and return them.
+        """
+        items = [
+            make(f"{kind}-{n}", kind, day(at), sender=("ana", "cy")[n % 2], contact=f"c{n:02d}")
+            for n in range(70)
+            for kind, at in (("connection_accepted", 2), ("message", 4))
+        ]
+        store.record_many(items)
+        return items
+
+    def test_a_batch_of_many_pairs_is_the_replay_of_everything(self, store: Store) -> None:
+        """
+        New pairs, later and earlier news of stored pairs, a forgotten contact and repeats, in one batch.
+        """
+        stored = self.existing(store)
+        store.record(make("gone-0", "message", day(1), contact="gone"))
+        store.forget("gone")
+        new = [
+            *(make(f"new-{n}", "message", day(5), contact=f"n{n:02d}") for n in range(30)),
+            *(
+                make(f"later-{n}", "message", day(6), sender="cy", contact=f"c{n:02d}")
+                for n in range(1, 20, 2)
+            ),
+            *(
+                make(f"between-{n}", "reaction", day(3), sender="ana", contact=f"c{n:02d}")
+                for n in range(20, 40, 2)
+            ),
+            *(
+                make(f"before-{n}", "message", day(1), sender="cy", contact=f"c{n:02d}")
+                for n in range(21, 41, 2)
+            ),
+            make("gone-1", "message", day(1), contact="gone"),
+            make("gone-2", "opt_in_granted", soon(), contact="gone", purpose="marketing"),
+        ]
+        repeats = stored[40:80]
+        erased = {"gone-1"}
+
+        assert len(new) - len(erased) == store.record_many(shuffled([*new, *repeats]))
+
+        everything = [i for i in [*stored, *new] if i.id not in erased]
+        for sender, contact in sorted({(i.sender, i.contact) for i in everything}):
+            log = [i for i in everything if (i.sender, i.contact) == (sender, contact)]
+            assert sorted(log) == store.history(sender, contact)
+            assert replay(log) == store.relationship(sender, contact)
+        assert len(everything) == store.verify().checked
+        assert store.verify()
+
+    def test_a_conflict_in_a_batch_of_many_pairs_stores_nothing(self, store: Store) -> None:
+        """
+        One stored id with other content, amid many pairs, refuses the whole batch.
+        """
+        self.existing(store)
+        before = (list(store.relationships()), store.verify())
+        batch = [
+            *(make(f"new-{n}", "message", day(5), contact=f"n{n:02d}") for n in range(40)),
+            make("message-7", "message", day(9), sender="cy", contact="c07"),
+            *(
+                make(f"later-{n}", "message", day(6), sender="cy", contact=f"c{n:02d}")
+                for n in range(1, 70, 2)
+            ),
+        ]
+
+        with pytest.raises(ConflictError) as info:
+            store.record_many(batch)
+
+        assert "message-7" == info.value.id
+        assert before == (list(store.relationships()), store.verify())
+        assert [] == store.history("ana", "n00")
+
+    def test_an_id_given_twice_across_pairs_stores_nothing(self, store: Store) -> None:
+        """
+        One id given to two pairs of a batch with other content refuses the whole batch.
+        """
+        self.existing(store)
+        before = list(store.relationships())
+        batch = [make(f"new-{n}", "message", day(5), contact=f"n{n:02d}") for n in range(40)]
+
+        with pytest.raises(ConflictError, match="twice"):
+            store.record_many([*batch, make("new-3", "message", day(5), contact="c00")])
+
+        assert before == list(store.relationships())
+
+
+# Each example records pairs of its own, so sharing the test's store is sound.
+@settings(
+    max_examples=40,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(pair_logs=st.lists(logs(max_size=6), min_size=1, max_size=6), data=st.data())
+def test_batches_of_many_pairs_never_depend_on_order(
+    store: Store, pair_logs: list[list[Interaction]], data: st.DataObject
+) -> None:
+    """
+    Batches mixing many pairs, in any order, cut anywhere and with repeats, leave each pair its replay.
+    """
+    prefix = f"many-{next(_pairs)}"
+    items = [
+        attrs.evolve(i, id=f"{prefix}-{n}-{i.id}", contact=f"{prefix}-{n}")
+        for n, log in enumerate(pair_logs)
+        for i in log
+    ]
+    arrival = data.draw(st.permutations(items))
+    cuts = sorted(data.draw(st.sets(st.integers(0, len(arrival)), max_size=3)))
+    for start, end in itertools.pairwise([0, *cuts, len(arrival)]):
+        again = data.draw(st.lists(st.sampled_from(arrival[:start]), max_size=3)) if start else []
+        assert end - start == store.record_many([*arrival[start:end], *again])
+
+    for n in range(len(pair_logs)):
+        contact = f"{prefix}-{n}"
+        log = [i for i in items if i.contact == contact]
+        assert sorted(log) == store.history("ana", contact)
+        assert replay(log, sender="ana", contact=contact) == store.relationship("ana", contact)
+    assert store.verify()
+
+
 class TestCheck:
     def test_check_decides_on_the_stored_relationship(self, store: Store) -> None:
         """

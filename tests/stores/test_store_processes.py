@@ -7,6 +7,8 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
+
 from permission_networking import Decision, Interaction, replay
 from permission_networking.stores import SQLiteStore
 from processes import race
@@ -38,31 +40,33 @@ def test_racing_processes_cannot_pass_the_limit_together(tmp_path: Path) -> None
         assert store.verify()
 
 
-def test_overlapping_batches_lose_and_double_nothing(tmp_path: Path) -> None:
+@pytest.mark.parametrize("pairs", [2, 120])
+def test_overlapping_batches_lose_and_double_nothing(tmp_path: Path, pairs: int) -> None:
     """
-    Four processes recording overlapping batches store every interaction exactly once.
+    Four processes recording overlapping batches, of two pairs or of many, store each interaction once.
     """
     path = tmp_path / "ledger.db"
     SQLiteStore(path).close()
     items = [
         Interaction(
-            f"i{n:02d}",
+            f"i{n:03d}",
             "ana",
-            BO if n % 3 else "cy",
+            f"c{n % pairs:03d}@example.org",
             "message",
             DAY0 + timedelta(hours=(n * 7) % 60),
             direction="inbound" if n % 4 == 0 else "outbound",
         )
-        for n in range(60)
+        for n in range(240)
     ]
-    batches = [[i.to_dict() for i in items[k * 10 : k * 10 + 30]] for k in range(4)]
+    batches = [[i.to_dict() for i in items[k * 60 : k * 60 + 120]] for k in range(4)]
 
     counts = race(store_workers.record_batch, [(str(path), batch) for batch in batches])
 
-    assert 60 == sum(counts)
+    assert 240 == sum(counts)
     with SQLiteStore(path) as store:
-        for contact in (BO, "cy"):
+        for contact in sorted({i.contact for i in items}):
             log = [i for i in items if i.contact == contact]
             assert sorted(log) == store.history("ana", contact)
             assert replay(log) == store.relationship("ana", contact)
+        assert 240 == store.verify().checked
         assert store.verify()

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import functools
 import secrets
 import threading
 
@@ -141,19 +142,26 @@ class _MemoryTransaction:
         found.sort(key=_sort_key)
         return found
 
-    def append(self, pair: Pair, rows: Sequence[Row]) -> None:
+    def some_pairs(self, keys: Collection[tuple[str, str]]) -> dict[tuple[str, str], Pair]:
+        pairs = self._data.pairs
+        return {key: pairs[key] for key in keys if key in pairs}
+
+    def append(self, pairs: Sequence[Pair], rows: Sequence[Row]) -> None:
         data = self._data
-        key = (pair.snapshot.sender, pair.snapshot.contact)
-        log = data.logs.get(key)
-        if log is None:
-            log = []
-            self._put(data.logs, key, log)
-        start = len(log)
-        log.extend(rows)
-        self._undo.append(lambda: log.__delitem__(slice(start, None)))
+        grown: set[tuple[str, str]] = set()
         for row in rows:
+            key = (row.interaction.sender, row.interaction.contact)
+            log = data.logs.get(key)
+            if log is None:
+                log = []
+                self._put(data.logs, key, log)
+            if key not in grown:
+                grown.add(key)
+                self._undo.append(functools.partial(log.__delitem__, slice(len(log), None)))
+            log.append(row)
             self._put(data.rows, row.interaction.id, row)
-        self._put(data.pairs, key, pair)
+        for pair in pairs:
+            self._put(data.pairs, (pair.snapshot.sender, pair.snapshot.contact), pair)
 
     def pairs(self, sender: str | None) -> Iterator[Pair]:
         pairs = self._data.pairs
@@ -161,6 +169,13 @@ class _MemoryTransaction:
 
     def tombstone(self, key: str) -> Tombstone | None:
         return self._data.tombstones.get(key)
+
+    def tombstoned(self) -> bool:
+        return bool(self._data.tombstones)
+
+    def some_tombstones(self, keys: Collection[str]) -> dict[str, Tombstone]:
+        tombstones = self._data.tombstones
+        return {key: tombstones[key] for key in keys if key in tombstones}
 
     def tombstones(self) -> Mapping[str, Tombstone]:
         return self._data.tombstones

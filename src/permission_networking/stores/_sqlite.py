@@ -33,6 +33,9 @@ from ._ledger import (
     Tombstone,
     Transaction,
     dumps,
+    pair_columns,
+    readable_snapshot,
+    stored_pair,
 )
 
 
@@ -128,8 +131,8 @@ def _interaction(body: str) -> Interaction:
     return Interaction.from_dict(json.loads(body))
 
 
-def _snapshot(text: str) -> Relationship:
-    return Relationship.from_dict(json.loads(text))
+def _tombstone(key: str, erased_at: str, erased: int) -> Tombstone:
+    return Tombstone(key, datetime.fromisoformat(erased_at), erased)
 
 
 def _open(path: str, timeout: float) -> tuple[sqlite3.Connection, bytes]:
@@ -323,15 +326,23 @@ class _SQLiteTransaction:
     def _all(self, sql: str, parameters: Sequence[Any] = ()) -> list[Any]:
         return self._conn.execute(sql, parameters).fetchall()
 
+    def _chunked(self, template: str, keys: Sequence[Any], width: int = 1) -> Iterator[Any]:
+        """
+        Yield the rows of *template* run on each chunk of *keys*, its ``{}`` their placeholders.
+
+        A key is one value, or a tuple of *width* values.
+        """
+        mark = "?" if width == 1 else f"({', '.join('?' * width)})"
+        size = _CHUNK // width
+        for start in range(0, len(keys), size):
+            chunk = keys[start : start + size]
+            values = chunk if width == 1 else list(itertools.chain.from_iterable(chunk))
+            yield from self._conn.execute(template.format(", ".join([mark] * len(chunk))), values)
+
     def bodies(self, ids: Collection[str]) -> dict[str, str]:
-        found: dict[str, str] = {}
-        unique = list(dict.fromkeys(ids))
-        for start in range(0, len(unique), _CHUNK):
-            chunk = unique[start : start + _CHUNK]
-            marks = ", ".join("?" * len(chunk))
-            sql = f"SELECT id, body FROM interactions WHERE id IN ({marks})"  # noqa: S608
-            found.update(self._all(sql, chunk))
-        return found
+        return dict(
+            self._chunked("SELECT id, body FROM interactions WHERE id IN ({})", list(set(ids)))
+        )
 
     def pair(self, sender: str, contact: str) -> Pair | None:
         rows = self._all(
@@ -340,8 +351,17 @@ class _SQLiteTransaction:
         )
         if not rows:
             return None
-        count, head, last_id, snapshot = rows[0]
-        return Pair(_snapshot(snapshot), Head(count, head, last_id))
+        return stored_pair(*rows[0])
+
+    def some_pairs(self, keys: Collection[tuple[str, str]]) -> dict[tuple[str, str], Pair]:
+        # A join against VALUES searches the primary key once for each pair.
+        rows = self._chunked(
+            "SELECT p.sender, p.contact, p.count, p.head, p.last_id, p.snapshot "
+            "FROM (VALUES {}) AS v JOIN pairs AS p ON p.sender = v.column1 AND p.contact = v.column2",
+            list(keys),
+            width=2,
+        )
+        return {(sender, contact): stored_pair(*row) for sender, contact, *row in rows}
 
     def log(self, sender: str, contact: str, *, upto: datetime | None = None) -> list[Interaction]:
         if upto is None:
@@ -357,8 +377,7 @@ class _SQLiteTransaction:
             )
         return [_interaction(body) for (body,) in rows]
 
-    def append(self, pair: Pair, rows: Sequence[Row]) -> None:
-        snapshot = pair.snapshot
+    def append(self, pairs: Sequence[Pair], rows: Sequence[Row]) -> None:
         self._conn.executemany(
             "INSERT INTO interactions (id, sender, contact, at, body, prev, hash) "
             "VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -375,17 +394,10 @@ class _SQLiteTransaction:
                 for row in rows
             ],
         )
-        self._conn.execute(
+        self._conn.executemany(
             "INSERT OR REPLACE INTO pairs (sender, contact, count, head, last_id, snapshot) "
             "VALUES (?, ?, ?, ?, ?, ?)",
-            (
-                snapshot.sender,
-                snapshot.contact,
-                pair.head.count,
-                pair.head.hash,
-                pair.head.last_id,
-                dumps(snapshot.to_dict()),
-            ),
+            [pair_columns(pair) for pair in pairs],
         )
 
     def pairs(self, sender: str | None) -> Iterator[Pair]:
@@ -394,25 +406,25 @@ class _SQLiteTransaction:
             rows = self._all(f"{columns} ORDER BY sender, contact")
         else:
             rows = self._all(f"{columns} WHERE sender = ? ORDER BY contact", (sender,))
-        return (
-            Pair(_snapshot(snapshot), Head(count, head, last_id))
-            for count, head, last_id, snapshot in rows
-        )
+        return (stored_pair(*row) for row in rows)
 
-    def tombstone(self, key: str) -> Tombstone | None:
+    def tombstoned(self) -> bool:
         if self._no_tombstones is None:
             self._no_tombstones = not self._all("SELECT 1 FROM tombstones LIMIT 1")
-        if self._no_tombstones:
-            return None
-        rows = self._all("SELECT erased_at, erased FROM tombstones WHERE key = ?", (key,))
-        if not rows:
-            return None
-        erased_at, erased = rows[0]
-        return Tombstone(key, datetime.fromisoformat(erased_at), erased)
+        return not self._no_tombstones
+
+    def tombstone(self, key: str) -> Tombstone | None:
+        return self.some_tombstones([key]).get(key) if self.tombstoned() else None
+
+    def some_tombstones(self, keys: Collection[str]) -> dict[str, Tombstone]:
+        rows = self._chunked(
+            "SELECT key, erased_at, erased FROM tombstones WHERE key IN ({})", list(keys)
+        )
+        return {key: _tombstone(key, erased_at, erased) for key, erased_at, erased in rows}
 
     def tombstones(self) -> Mapping[str, Tombstone]:
         return {
-            key: Tombstone(key, datetime.fromisoformat(erased_at), erased)
+            key: _tombstone(key, erased_at, erased)
             for key, erased_at, erased in self._all("SELECT key, erased_at, erased FROM tombstones")
         }
 
@@ -472,7 +484,7 @@ class _SQLiteTransaction:
         for sender, contact, count, head, last_id, snapshot in self._all(
             "SELECT sender, contact, count, head, last_id, snapshot FROM pairs"
         ):
-            heads[sender, contact] = (Head(count, head, last_id), _readable_snapshot(snapshot))
+            heads[sender, contact] = (Head(count, head, last_id), readable_snapshot(snapshot))
         rows = self._all(
             "SELECT id, sender, contact, at, body, prev, hash FROM interactions "
             "ORDER BY sender, contact, seq"
@@ -487,10 +499,3 @@ class _SQLiteTransaction:
         for key in sorted({*heads, *logs}):
             head, snapshot = heads.get(key, (None, None))
             yield Chain(key[0], key[1], logs.get(key, []), head, snapshot)
-
-
-def _readable_snapshot(text: str) -> Relationship | None:
-    try:
-        return _snapshot(text)
-    except (ValueError, TypeError, KeyError, AttributeError):
-        return None

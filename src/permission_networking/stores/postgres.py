@@ -55,6 +55,9 @@ from ._ledger import (
     _Entry,
     dumps,
     keyed_hash,
+    pair_columns,
+    readable_snapshot,
+    stored_pair,
 )
 
 
@@ -248,20 +251,8 @@ def _interaction(body: str) -> Interaction:
     return Interaction.from_dict(json.loads(body))
 
 
-def _snapshot(text: str) -> Relationship:
-    return Relationship.from_dict(json.loads(text))
-
-
-def _readable_snapshot(text: str) -> Relationship | None:
-    try:
-        return _snapshot(text)
-    except (ValueError, TypeError, KeyError, AttributeError):
-        return None
-
-
 def _pair_of(row: Sequence[Any]) -> Pair:
-    count_, head, last_id, snapshot = row
-    return Pair(_snapshot(snapshot), Head(count_, head, last_id))
+    return stored_pair(*row)
 
 
 def _no_nul(interaction: Interaction) -> None:
@@ -338,7 +329,6 @@ class _Queries:
             "SELECT count, head, last_id, snapshot FROM {s}.pairs WHERE sender = %s "
             "ORDER BY contact"
         )
-        self.tombstone = render("SELECT erased_at, erased FROM {s}.tombstones WHERE key = %s")
         self.some_pairs = render(
             "SELECT sender, contact, count, head, last_id, snapshot FROM {s}.pairs "
             "WHERE (sender, contact) IN (SELECT * FROM unnest(%s::text[], %s::text[]))"
@@ -698,22 +688,29 @@ class _PostgresTransaction:
         """
         Lock the contacts of the keyed hashes *keys*, read their tombstones and *pairs*, at once.
 
-        Locks are taken in one order, sorted, so two steps cannot deadlock.
+        What was read before in the step is not read again. Locks are taken
+        in one order, sorted, so two steps cannot deadlock.
         """
+        pairs = [pair for pair in pairs if pair not in self._pairs]
+        keys = [key for key in keys if key not in self._tombstones]
+        if not (pairs or keys):
+            return
         steps = self._locking(keys)
-        senders = [sender for sender, _ in pairs]
-        contacts = [contact for _, contact in pairs]
-        found, tombstones = self._round(
-            *steps,
-            (self._q.some_pairs, (senders, contacts), True),
-            (self._q.some_tombstones, (list(keys),), True),
-        )
-        self._pairs.update(dict.fromkeys(pairs))
-        for sender, contact, *row in found:
-            self._pairs[sender, contact] = _pair_of(row)
-        self._tombstones.update(dict.fromkeys(keys))
-        for key, erased_at, erased in tombstones:
-            self._tombstones[key] = Tombstone(key, erased_at, erased)
+        if pairs:
+            senders = [sender for sender, _ in pairs]
+            contacts = [contact for _, contact in pairs]
+            steps.append((self._q.some_pairs, (senders, contacts), True))
+        if keys:
+            steps.append((self._q.some_tombstones, (keys,), True))
+        found = iter(self._round(*steps))
+        if pairs:
+            self._pairs.update(dict.fromkeys(pairs))
+            for sender, contact, *row in next(found):
+                self._pairs[sender, contact] = _pair_of(row)
+        if keys:
+            self._tombstones.update(dict.fromkeys(keys))
+            for key, erased_at, erased in next(found):
+                self._tombstones[key] = Tombstone(key, erased_at, erased)
 
     def _locking(self, keys: Iterable[str]) -> list[_Step]:
         wanted = self._wanted(keys)
@@ -764,10 +761,12 @@ class _PostgresTransaction:
             rows = self._fetch(self._q.log_upto, (sender, contact, upto))
         return [_interaction(body) for (body,) in rows]
 
-    def append(self, pair: Pair, rows: Sequence[Row]) -> None:
-        snapshot = pair.snapshot
-        if (snapshot.sender, snapshot.contact) in self._pairs:
-            self._pairs[snapshot.sender, snapshot.contact] = pair
+    def some_pairs(self, keys: Collection[tuple[str, str]]) -> dict[tuple[str, str], Pair]:
+        self.prefetch(keys, ())
+        return {key: pair for key in keys if (pair := self._pairs[key]) is not None}
+
+    def append(self, pairs: Sequence[Pair], rows: Sequence[Row]) -> None:
+        self._pairs.update(((p.snapshot.sender, p.snapshot.contact), p) for p in pairs)
         self._enqueue(
             self._q.insert,
             [
@@ -785,16 +784,7 @@ class _PostgresTransaction:
         )
         self._enqueue(
             self._q.put_pairs,
-            [
-                (
-                    snapshot.sender,
-                    snapshot.contact,
-                    pair.head.count,
-                    pair.head.hash,
-                    pair.head.last_id,
-                    dumps(snapshot.to_dict()),
-                )
-            ],
+            [pair_columns(pair) for pair in pairs],
         )
 
     def pairs(self, sender: str | None) -> Iterator[Pair]:
@@ -803,13 +793,15 @@ class _PostgresTransaction:
         return self._stream(self._q.pairs_of, (sender,), _pair_of)
 
     def tombstone(self, key: str) -> Tombstone | None:
-        if key in self._tombstones:
-            return self._tombstones[key]
-        rows = self._round(*self._locking([key]), (self._q.tombstone, (key,), True))[0]
-        if not rows:
-            return None
-        erased_at, erased = rows[0]
-        return Tombstone(key, erased_at, erased)
+        return self.some_tombstones([key]).get(key)
+
+    def tombstoned(self) -> bool:
+        # Reading a tombstone locks its contact, so a writer must always read them.
+        return True
+
+    def some_tombstones(self, keys: Collection[str]) -> dict[str, Tombstone]:
+        self.prefetch((), keys)
+        return {key: found for key in keys if (found := self._tombstones[key]) is not None}
 
     def tombstones(self) -> Mapping[str, Tombstone]:
         return {
@@ -874,7 +866,7 @@ class _PostgresTransaction:
             for _, kind, row in items:
                 if kind == 0:
                     head = Head(row[2], row[3], row[4])
-                    snapshot = _readable_snapshot(row[5])
+                    snapshot = readable_snapshot(row[5])
                 else:
                     log.append(ChainRow(*row))
             yield Chain(sender, contact, log, head, snapshot)
