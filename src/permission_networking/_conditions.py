@@ -355,9 +355,9 @@ def compile_rule(conditions: Conditions, name: str) -> SlowTest:
     Return a rule's denial test, ``(rel, req, policy) -> codes``, compiled from its *conditions*.
     """
     bound: dict[str, object] = {}
-    variables = {
-        name: name for name in ("rel", "at", "policy", "action", "channel", "purpose", "group")
-    }
+    from ._rules import Request  # noqa: PLC0415  (_rules imports this module)
+
+    variables = {name: name for name in ("rel", "at", "policy", *Request._fields)}
     parts = _parts(
         conditions, _Names(variables, conditions.names, "_", bound, None), "req", "policy"
     )

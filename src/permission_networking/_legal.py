@@ -20,7 +20,14 @@ from ._etiquette import (
     express_consent,
     quiet_hours,
 )
-from ._rules import Request, Rule, allowed_when, next_call_time, request_only
+from ._rules import (
+    Request,
+    Rule,
+    allowed_when,
+    is_electronic,  # noqa: F401  (read by the denial conditions)
+    next_call_time,
+    request_only,
+)
 from ._time import Duration, format_instant
 from ._values import Action, Channel, Permission, Purpose, PurposeLike
 
@@ -176,10 +183,6 @@ def _channel_consent(
 # guards skip it (see `allowed_when`); the test suite holds each to its check.
 
 
-def _electronic(channel: Channel | None) -> bool:
-    return channel is None or channel.is_electronic
-
-
 def _evidenced(permission: Permission | None) -> bool:
     return permission is not None and permission.evidence is not None
 
@@ -273,7 +276,7 @@ def _casl_ground(
 
 
 @allowed_when(
-    "not _electronic(channel)"
+    "not is_electronic(channel)"
     " or (not rel.do_not_contact"
     " and active_express(rel, at, channel, purpose or Purpose.MARKETING, policy) is not None)"
 )
@@ -413,7 +416,7 @@ def _eprivacy(
 
 
 @allowed_when(
-    "not _electronic(channel) or (not rel.do_not_contact"
+    "not is_electronic(channel) or (not rel.do_not_contact"
     " and _evidenced(active_express(rel, at, channel, purpose or Purpose.MARKETING, policy)))"
 )
 def _gdpr(rel: Relationship, req: Request, policy: Policy) -> Sequence[Reason]:
@@ -421,7 +424,7 @@ def _gdpr(rel: Relationship, req: Request, policy: Policy) -> Sequence[Reason]:
 
 
 @allowed_when(
-    "not _electronic(channel) or (not rel.do_not_contact"
+    "not is_electronic(channel) or (not rel.do_not_contact"
     " and _evidenced(_specific(rel, at, channel, purpose or Purpose.MARKETING, policy)[0]))"
 )
 def _pecr(rel: Relationship, req: Request, policy: Policy) -> Sequence[Reason]:

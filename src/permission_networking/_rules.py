@@ -36,6 +36,7 @@ __all__ = [
     "allowed_when",
     "denial_test",
     "denied_when",
+    "is_electronic",
     "next_call_time",
     "request_only",
 ]
@@ -69,8 +70,7 @@ class Request(NamedTuple):
         """
         Whether the action goes to an electronic address; an unknown channel is (fail closed).
         """
-        channel = self.channel
-        return channel is None or channel.is_electronic
+        return is_electronic(self.channel)
 
     @property
     def commercial(self) -> bool:
@@ -216,6 +216,13 @@ class Rule:
     actions: frozenset[Action] = attrs.field(converter=_actions)
     check: RuleCheck
     obligations: ObligationCheck | None = None
+
+
+def is_electronic(channel: Channel | None) -> bool:
+    """
+    Whether *channel* reaches an electronic address; an unknown channel does (fail closed).
+    """
+    return channel is None or channel.is_electronic
 
 
 def next_call_time(at: datetime, zone: str, hours: tuple[int, int]) -> datetime | None:

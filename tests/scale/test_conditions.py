@@ -208,16 +208,41 @@ class TestObligationsOfTheRequest:
         assert decide(opted, request, policy_for("US")) == decision
         assert decision.obligations == prepare(request, policy_for("US")).obligations
 
+    def test_they_are_worked_out_once_for_the_request(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """Request-only obligations are asked once, however many relationships are checked."""
+        calls: list[str] = []
+
+        def allow(relationship: Relationship, request: object, policy: Policy) -> list[Reason]:
+            return []
+
+        def oblige(relationship: Relationship, request: object, policy: Policy) -> list[str]:
+            calls.append(relationship.contact)
+            return ["say_hello"]
+
+        monkeypatch.setattr("permission_networking._guards.REQUEST_ONLY", REQUEST_ONLY | {oblige})
+        policy = Policy("oblige", rules=[Rule("oblige", Action, allow, oblige)])
+        audience = [replay([], sender="ana", contact=contact) for contact in ("bo", "cy", "di")]
+
+        decisions = [check(r, "message", at=DAY0, policy=policy) for r in audience]
+        screened = screen(audience, "message", at=DAY0, policy=policy)
+
+        assert [("say_hello",)] * 3 == [d.obligations for d in decisions]
+        assert ("bo", "cy", "di") == screened.allowed
+        assert 1 == len(calls)
+
     def test_a_failing_one_denies_with_rule_error(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        """Should request-only obligations fail, check and screen deny with rule_error."""
+        """Should request-only obligations fail, each relationship is asked, and denied with rule_error."""
+        calls: list[str] = []
 
         def allow(relationship: Relationship, request: object, policy: Policy) -> list[Reason]:
             return []
 
         def fails(relationship: Relationship, request: object, policy: Policy) -> list[str]:
+            calls.append(relationship.contact)
             raise RuntimeError
 
-        monkeypatch.setattr("permission_networking._rules.REQUEST_ONLY", REQUEST_ONLY | {fails})
         monkeypatch.setattr("permission_networking._guards.REQUEST_ONLY", REQUEST_ONLY | {fails})
         policy = Policy("fails", rules=[Rule("fails", Action, allow, fails)])
         stranger = replay([], sender="ana", contact="bo")
@@ -225,6 +250,9 @@ class TestObligationsOfTheRequest:
         decision = check(stranger, "message", at=DAY0, policy=policy)
         screened = screen([stranger], "message", at=DAY0, policy=policy)
 
+        # Asked once for the request, before any relationship; then for the relationship.
+        assert "-" == calls[0]
+        assert {"bo"} == set(calls[1:])
         assert ("rule_error",) == decision.codes
         assert {"rule_error": 1} == dict(screened.counts)
         assert decision == screened.denied["bo"]
