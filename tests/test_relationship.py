@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import json
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta, timezone
+from types import MappingProxyType
 
 import pytest
 
@@ -417,3 +418,61 @@ class TestSerialisation:
         """from_dict refuses unknown fields."""
         with pytest.raises(InvalidInteraction, match="unknown field"):
             Relationship.from_dict({"sender": "a", "contact": "b", "mood": "sunny"})
+
+    @pytest.mark.parametrize(
+        "written",
+        [
+            "2026-03-02T10:00:00+01:00",
+            "2026-03-02T09:00:00Z",
+            "2026-03-02T09:00:00+00:00",
+            datetime(2026, 3, 2, 9, tzinfo=UTC),
+            datetime(2026, 3, 2, 4, tzinfo=timezone(timedelta(hours=-5))),
+        ],
+    )
+    def test_times_are_read_as_utc_however_written(self, written: object) -> None:
+        """A time with any offset, as text or as a datetime, is read as the same instant in UTC."""
+        rel = Relationship.from_dict({"sender": "a", "contact": "b", "connected_at": written})
+
+        assert datetime(2026, 3, 2, 9, tzinfo=UTC) == rel.connected_at
+        assert rel.connected_at is not None
+        assert UTC is rel.connected_at.tzinfo
+        assert "2026-03-02T09:00:00+00:00" == rel.to_dict()["connected_at"]
+
+    @pytest.mark.parametrize("field", ["sender", "contact"])
+    def test_sender_and_contact_are_required(self, field: str) -> None:
+        """from_dict names a missing sender or contact."""
+        data = {"sender": "a", "contact": "b", "connected_at": "2026-03-02T09:00:00+00:00"}
+        del data[field]
+
+        with pytest.raises(InvalidInteraction, match=f"missing field.*{field}|{field}.*missing"):
+            Relationship.from_dict(data)
+
+    @pytest.mark.parametrize(
+        ("data", "field"),
+        [
+            ({"connected_at": "2026-03-02T09:00:00"}, "connected_at"),
+            ({"connected_at": "yesterday"}, "connected_at"),
+            ({"connected_at": 20260302}, "connected_at"),
+            ({"undeliverable": ["email", "pigeon"]}, "undeliverable"),
+        ],
+    )
+    def test_bad_values_are_refused_by_name(self, data: dict[str, object], field: str) -> None:
+        """from_dict names the field of a naive or unreadable time, or of an unknown channel."""
+        with pytest.raises(InvalidInteraction, match=field):
+            Relationship.from_dict({"sender": "a", "contact": "b", **data})
+
+    def test_any_mapping_is_read(self) -> None:
+        """from_dict reads any mapping, not only a dict, and fills what it leaves out with defaults."""
+        data = MappingProxyType({"sender": "a", "contact": "b", "undeliverable": ("sms",)})
+
+        assert Relationship(
+            sender="a", contact="b", undeliverable=frozenset({Channel.SMS})
+        ) == Relationship.from_dict(data)
+
+    @pytest.mark.parametrize("written", ["in full", "without them"])
+    def test_none_fields_read_as_left_out(self, written: str) -> None:
+        """A field given as None reads as one left out: its default."""
+        rel = Relationship(sender="a", contact="b", connected_at=DAY0)
+        data = {k: v for k, v in rel.to_dict().items() if written == "in full" or v is not None}
+
+        assert rel == Relationship.from_dict(data)

@@ -5,10 +5,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from itertools import compress, count, islice
 from operator import attrgetter, eq, gt
-from typing import Any, Final, Self
+from typing import Any, Final, Self, cast
 
 import attrs
 
@@ -295,42 +295,23 @@ class Relationship:
         """
         Return a JSON-safe dict that `from_dict` turns back into an equal relationship.
         """
-        out: dict[str, Any] = dict(zip(_FIELD_NAMES, _fields(self), strict=True))
-        for name in _TIME_FIELD_NAMES:
-            value = out[name]
-            if value is not None:
-                out[name] = format_instant(value)
-        out["undeliverable"] = sorted(self.undeliverable)
-        out["groups_introduced"] = sorted(self.groups_introduced)
-        out["permissions"] = [item.to_dict() for item in self.permissions]
-        out["opt_outs"] = [item.to_dict() for item in self.opt_outs]
-        return out
+        return _plain(self, dict(zip(_FIELD_NAMES, _fields(self), strict=True)), None)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Self:
         """
         Build a relationship from the output of `to_dict`.
 
+        Fields left out take their defaults.
+
         Raises:
-            InvalidInteraction: A value is invalid.
+            InvalidInteraction: A field is unknown, ``sender`` or ``contact``
+                is missing, or a value is invalid.
         """
-        values: dict[str, Any] = {}
-        for name, value in data.items():
-            if name not in _FIELD_SET:
-                raise InvalidInteraction("relationship", name, "unknown field")
-            if value is not None and name in _TIME_FIELDS:
-                values[name] = instant_value(name, value)
-            elif name == "undeliverable":
-                values[name] = frozenset(enum_value(Channel, name, c) for c in value)
-            elif name == "groups_introduced":
-                values[name] = frozenset(value)
-            elif name == "permissions":
-                values[name] = tuple(Permission.from_dict(p) for p in value)
-            elif name == "opt_outs":
-                values[name] = tuple(OptOut.from_dict(o) for o in value)
-            else:
-                values[name] = value
-        return cls(**values)
+        trusted = _as_written(data)
+        if trusted is not None and cls is Relationship:
+            return cast("Self", trusted)
+        return cls(**_checked(data))
 
 
 _FIELD_NAMES = tuple(field.name for field in attrs.fields(Relationship))
@@ -762,6 +743,132 @@ _set_permissions = Relationship.__dict__["permissions"].__set__
 _set_opt_outs = Relationship.__dict__["opt_outs"].__set__
 _set_groups_introduced = Relationship.__dict__["groups_introduced"].__set__
 _set_undeliverable = Relationship.__dict__["undeliverable"].__set__
+
+
+_times = attrgetter(*_TIME_FIELD_NAMES)
+_SETTERS: Final = tuple(Relationship.__dict__[name].__set__ for name in _FIELD_NAMES)
+_DEFAULT_VALUES: Final = tuple(field.default for field in attrs.fields(Relationship))
+_INDEX: Final = {name: index for index, name in enumerate(_FIELD_NAMES)}
+_TIME_INDEX_SET: Final = frozenset(_INDEX[name] for name in _TIME_FIELD_NAMES)
+_SENDER: Final = _INDEX["sender"]
+_CONTACT: Final = _INDEX["contact"]
+_UNDELIVERABLE: Final = _INDEX["undeliverable"]
+_PERMISSIONS: Final = _INDEX["permissions"]
+_OPT_OUTS: Final = _INDEX["opt_outs"]
+_GROUPS_INTRODUCED: Final = _INDEX["groups_introduced"]
+_fromisoformat = datetime.fromisoformat
+
+
+def _plain(
+    relationship: Relationship,
+    out: dict[str, Any],
+    origin: tuple[Relationship, Mapping[str, Any]] | None,
+) -> dict[str, Any]:
+    """
+    Finish *out*, fields of *relationship* by name, into what `Relationship.to_dict` gives.
+
+    A time is formatted once however many fields hold it. With *origin*, a
+    relationship and the dict it was read from, a time still shared with it
+    (the same object, as a fold leaves what it does not change) is copied
+    from that dict instead of formatted again.
+    """
+    texts: dict[int, str] = {}
+    if origin is not None:
+        before, data = origin
+        for name, value in zip(_TIME_FIELD_NAMES, _times(before), strict=True):
+            text = data.get(name)
+            if value is not None and type(text) is str:
+                texts[id(value)] = text
+    for name in _TIME_FIELD_NAMES:
+        value = out.get(name)
+        if value is not None:
+            text = texts.get(id(value))
+            if text is None:
+                text = texts[id(value)] = format_instant(value)
+            out[name] = text
+    out["undeliverable"] = sorted(relationship.undeliverable)
+    out["groups_introduced"] = sorted(relationship.groups_introduced)
+    out["permissions"] = [item.to_dict() for item in relationship.permissions]
+    out["opt_outs"] = [item.to_dict() for item in relationship.opt_outs]
+    return out
+
+
+def snapshot_dict(
+    relationship: Relationship, origin: tuple[Relationship, Mapping[str, Any]] | None = None
+) -> dict[str, Any]:
+    """
+    Return `Relationship.to_dict` of *relationship* less the fields that are None.
+
+    `Relationship.from_dict` gives the fields left out their default, None.
+    *origin* is a relationship *relationship* was folded from and the dict
+    that one was read from: the times they share are copied, not formatted.
+    """
+    out = {
+        name: value
+        for name, value in zip(_FIELD_NAMES, _fields(relationship), strict=True)
+        if value is not None
+    }
+    return _plain(relationship, out, origin)
+
+
+def _checked(data: Mapping[str, Any]) -> dict[str, Any]:
+    """
+    Return the fields in *data*, as `Relationship.from_dict` reads it, by name; raise if one is invalid.
+    """
+    for name in ("sender", "contact"):
+        if name not in data:
+            raise InvalidInteraction("relationship", name, "missing field")
+    values: dict[str, Any] = {}
+    for name, value in data.items():
+        if name not in _FIELD_SET:
+            raise InvalidInteraction("relationship", name, "unknown field")
+        if value is not None and name in _TIME_FIELDS:
+            values[name] = instant_value(name, value)
+        elif name == "undeliverable":
+            values[name] = frozenset(enum_value(Channel, name, c) for c in value)
+        elif name == "groups_introduced":
+            values[name] = frozenset(value)
+        elif name == "permissions":
+            values[name] = tuple(Permission.from_dict(p) for p in value)
+        elif name == "opt_outs":
+            values[name] = tuple(OptOut.from_dict(o) for o in value)
+        else:
+            values[name] = value
+    return values
+
+
+def _as_written(data: Mapping[str, Any]) -> Relationship | None:
+    """
+    Return the relationship in *data* if it is as `Relationship.to_dict` writes it, times in UTC.
+
+    None when `Relationship.from_dict` must look closer: to convert a value,
+    or to say what is wrong with it.
+    """
+    if type(data) is not dict:
+        return None
+    values: list[Any] = list(_DEFAULT_VALUES)
+    try:
+        for name, value in data.items():
+            index = _INDEX[name]
+            if index in _TIME_INDEX_SET and value is not None:
+                instant = _fromisoformat(value)
+                if instant.tzinfo is not UTC:
+                    return None
+                values[index] = instant
+            else:
+                values[index] = value
+        values[_UNDELIVERABLE] = frozenset(map(Channel, values[_UNDELIVERABLE]))
+        values[_GROUPS_INTRODUCED] = frozenset(values[_GROUPS_INTRODUCED])
+    except (KeyError, TypeError, ValueError):
+        return None
+    if values[_SENDER] is attrs.NOTHING or values[_CONTACT] is attrs.NOTHING:
+        return None
+    values[_PERMISSIONS] = tuple(Permission.from_dict(p) for p in values[_PERMISSIONS])
+    values[_OPT_OUTS] = tuple(OptOut.from_dict(o) for o in values[_OPT_OUTS])
+    relationship = _new(Relationship)
+    for set_field, value in zip(_SETTERS, values, strict=True):
+        set_field(relationship, value)
+    return relationship
 
 
 _order = attrgetter("_order")

@@ -7,8 +7,10 @@ from __future__ import annotations
 import json
 
 from hypothesis import given
+from hypothesis import strategies as st
 
 from permission_networking import Interaction, replay
+from permission_networking._relationship import extend
 from permission_networking.stores._ledger import (
     Head,
     Pair,
@@ -52,3 +54,21 @@ def test_a_snapshot_in_full_reads_the_same(log: list[Interaction]) -> None:
     relationship = replay(log, sender="ana", contact="bo")
 
     assert relationship == decode_snapshot(json.dumps(relationship.to_dict()))
+
+
+@given(logs(), st.data())
+def test_a_snapshot_advanced_from_a_stored_one_is_written_the_same(
+    log: list[Interaction], data: st.DataObject
+) -> None:
+    """
+    Writing a snapshot folded from a stored one, whose times it copies, gives the same text.
+    """
+    ordered = sorted(log, key=lambda interaction: (interaction.at, interaction.id))
+    split = data.draw(st.integers(0, len(ordered)))
+    before = replay(ordered[:split], sender="ana", contact="bo")
+    stored = stored_pair(split, "f" * 64, None, encode_snapshot(before))
+    advanced = extend(stored.snapshot, ordered[split:])
+    after = replay(log, sender="ana", contact="bo")
+
+    assert after == advanced
+    assert encode_snapshot(after) == pair_columns(Pair(advanced, stored.head, stored.origin))[5]

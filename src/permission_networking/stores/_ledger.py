@@ -18,14 +18,14 @@ from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, S
 from contextlib import AbstractContextManager
 from datetime import datetime
 from types import MappingProxyType, TracebackType
-from typing import TYPE_CHECKING, Final, Protocol, Self
+from typing import TYPE_CHECKING, Any, Final, Protocol, Self
 
 import attrs
 
 from permission_networking._decision import Decision, Reason, ReasonCode
 from permission_networking._guards import decide, make_request, resolve_at
 from permission_networking._jurisdiction import policy_for
-from permission_networking._relationship import Relationship, extend, replay
+from permission_networking._relationship import Relationship, extend, replay, snapshot_dict
 from permission_networking._rules import Request
 from permission_networking._screen import Screening
 from permission_networking._screen import screen as screen_relationships
@@ -143,18 +143,22 @@ class Head:
 class Pair:
     """
     What a store keeps per pair besides its log: the chain head and the materialised relationship.
+
+    *origin* is the snapshot read from the store that *snapshot* was folded
+    from, with the JSON object it was read from, so that writing *snapshot*
+    copies the times the two share instead of formatting them again.
     """
 
     snapshot: Relationship
     head: Head = Head()
+    origin: tuple[Relationship, dict[str, Any]] | None = attrs.field(
+        default=None, eq=False, repr=False
+    )
 
 
-_NONE_BY_DEFAULT: Final = frozenset(
-    field.name for field in attrs.fields(Relationship) if field.default is None
-)
-
-
-def encode_snapshot(relationship: Relationship) -> str:
+def encode_snapshot(
+    relationship: Relationship, origin: tuple[Relationship, dict[str, Any]] | None = None
+) -> str:
     """
     Return *relationship* as a store keeps it: its `Relationship.to_dict`, less the fields that are None.
 
@@ -164,17 +168,22 @@ def encode_snapshot(relationship: Relationship) -> str:
     of spilling onto an overflow page of its own, which makes reading and
     writing the row two to four times slower. `Relationship.from_dict`
     gives the fields left out their default, None, so snapshots written in
-    full before read the same.
+    full before read the same. The text is canonical JSON (`dumps`).
+    *origin* is as `Pair.origin`.
     """
-    data = relationship.to_dict()
-    return dumps({k: v for k, v in data.items() if v is not None or k not in _NONE_BY_DEFAULT})
+    return dumps(snapshot_dict(relationship, origin))
+
+
+def _decoded(text: str) -> tuple[Relationship, dict[str, Any]]:
+    data = json.loads(text)
+    return Relationship.from_dict(data), data
 
 
 def decode_snapshot(text: str) -> Relationship:
     """
     Return the relationship a store kept as *text*, by `encode_snapshot` or in full.
     """
-    return Relationship.from_dict(json.loads(text))
+    return _decoded(text)[0]
 
 
 def readable_snapshot(text: str) -> Relationship | None:
@@ -191,7 +200,8 @@ def stored_pair(count: int, head: str, last_id: str | None, snapshot: str) -> Pa
     """
     Return the `Pair` a store keeps as the columns of its row.
     """
-    return Pair(decode_snapshot(snapshot), Head(count, head, last_id))
+    origin = _decoded(snapshot)
+    return Pair(origin[0], Head(count, head, last_id), origin)
 
 
 def pair_columns(pair: Pair) -> tuple[str, str, int, str, str | None, str]:
@@ -206,7 +216,7 @@ def pair_columns(pair: Pair) -> tuple[str, str, int, str, str | None, str]:
         head.count,
         head.hash,
         head.last_id,
-        encode_snapshot(snapshot),
+        encode_snapshot(snapshot, pair.origin),
     )
 
 
@@ -695,7 +705,8 @@ class BaseStore(abc.ABC):
             new = [entry.interaction for entry in group]
             snapshot = advance(pair.snapshot, new, lambda: tx.log(sender, contact))  # noqa: B023
             count = pair.head.count + len(group)
-            pairs.append(Pair(snapshot, Head(count, head, group[-1].interaction.id)))
+            last_id = group[-1].interaction.id
+            pairs.append(Pair(snapshot, Head(count, head, last_id), pair.origin))
         tx.append(pairs, rows)
         return len(rows)
 
