@@ -167,6 +167,31 @@ def lazy_audience(templates: list[Relationship], count: int) -> Iterator[Relatio
         yield attrs.evolve(templates[n % size], contact=f"c{n:07d}@example.com")
 
 
+JURISDICTIONS = (None, "CA", "US", "DE", "GB")
+"""
+The jurisdictions `legal_audience` spreads an audience over: none, and one under each preset.
+"""
+
+
+def legal_audience(templates: list[Relationship], count: int) -> list[Relationship]:
+    """
+    Return *count* relationships with distinct contacts, spread evenly over `JURISDICTIONS`.
+
+    The jurisdiction changes with every contact, and the template with every
+    ``len(JURISDICTIONS)`` of them, so that each law sees every kind of contact.
+    """
+    size = len(templates)
+    laws = len(JURISDICTIONS)
+    return [
+        attrs.evolve(
+            templates[(n // laws) % size],
+            contact=f"c{n:07d}@example.com",
+            jurisdiction=JURISDICTIONS[n % laws],
+        )
+        for n in range(count)
+    ]
+
+
 ETIQUETTE = Policy.etiquette()
 """
 The fixed policy of the check benchmarks: the peers encode the same etiquette rules.

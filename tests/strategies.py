@@ -27,16 +27,21 @@ MUTUAL = frozenset({K.CONNECTION_ACCEPTED, K.CALL, K.MEETING, K.MET_IN_PERSON})
 
 
 @st.composite
-def interactions(
+def interactions(  # noqa: PLR0913
     draw: st.DrawFn,
     index: int,
     *,
     kinds: list[InteractionKind] | None = None,
     outbound_only: bool = False,
+    channels: list[Channel] | None = None,
+    purposes: list[str] | None = None,
 ) -> Interaction:
     """
     Draw one valid interaction of the pair (ana, bo) with id ``i<index>``.
+
+    *channels* and *purposes* narrow what is drawn, to reach rarer cases more often.
     """
+    purposes = purposes or PURPOSES
     kind = draw(st.sampled_from(kinds or list(K)))
     if kind in CONTACT_ONLY_KINDS:
         direction = Direction.INBOUND
@@ -44,9 +49,9 @@ def interactions(
         direction = Direction.OUTBOUND
     else:
         direction = draw(st.sampled_from(list(Direction)))
-    purpose = draw(st.sampled_from(PURPOSES)) if kind is K.OPT_IN_GRANTED else None
+    purpose = draw(st.sampled_from(purposes)) if kind is K.OPT_IN_GRANTED else None
     if kind in {K.OPT_OUT, K.OPT_IN_CONFIRMED}:
-        purpose = draw(st.none() | st.sampled_from(PURPOSES))
+        purpose = draw(st.none() | st.sampled_from(purposes))
     group = None
     if kind.value.startswith("group_") or purpose == "group_promotion":
         group = draw(st.sampled_from(GROUPS))
@@ -67,7 +72,7 @@ def interactions(
         kind,
         DAY0 + timedelta(hours=draw(st.integers(0, 24 * 120))),
         direction=direction,
-        channel=draw(st.sampled_from(list(Channel))),
+        channel=draw(st.sampled_from(channels or list(Channel))),
         purpose=purpose,
         group=group,
         evidence=evidence,
@@ -76,15 +81,24 @@ def interactions(
 
 
 @st.composite
-def logs(
+def logs(  # noqa: PLR0913
     draw: st.DrawFn,
     *,
     max_size: int = 25,
     kinds: list[InteractionKind] | None = None,
     outbound_only: bool = False,
+    channels: list[Channel] | None = None,
+    purposes: list[str] | None = None,
 ) -> list[Interaction]:
     """
-    Draw a log of one pair with unique ids.
+    Draw a log of one pair with unique ids; the keywords are as for `interactions`.
     """
     size = draw(st.integers(0, max_size))
-    return [draw(interactions(i, kinds=kinds, outbound_only=outbound_only)) for i in range(size)]
+    return [
+        draw(
+            interactions(
+                i, kinds=kinds, outbound_only=outbound_only, channels=channels, purposes=purposes
+            )
+        )
+        for i in range(size)
+    ]

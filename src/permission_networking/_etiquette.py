@@ -24,6 +24,7 @@ __all__ = [
     "JURISDICTION_UNKNOWN_RULE",
     "active_express",
     "express_consent",
+    "no_consent",
     "quiet_hours",
 ]
 
@@ -424,7 +425,7 @@ def express_consent(
     active = active_express(rel, req.at, req.channel, purpose, policy)
     if active is not None:
         return active, None
-    how = _no_consent(rel, req.at, req.channel, purpose)
+    how = no_consent(rel, req.at, req.channel, purpose)
     what = f"{purpose} on {req.channel or 'an unknown channel'}"
     if how == "withdrew":
         message = f"{rel.contact} withdrew consent to {what}"
@@ -448,12 +449,15 @@ Why no express permission is active, each with the one code it denies with.
 """
 
 
-def _no_consent(
+def no_consent(
     rel: Relationship, at: datetime, channel: Channel | None, purpose: PurposeLike
 ) -> str:
-    # Why no express permission covers the request, as a key of _WHY: the
-    # latest covering permission was withdrawn, an opt-out stands, it lapsed,
-    # or there never was one.
+    """
+    Say why no express permission covers *purpose* on *channel* at *at*.
+
+    Returns ``withdrew`` (the latest covering permission was withdrawn),
+    ``opted_out`` (an opt-out stands), ``lapsed`` or ``never``.
+    """
     latest: Permission | None = None
     for permission in _covering(rel, at, channel, purpose):
         if latest is None or permission.granted_at > latest.granted_at:
@@ -483,7 +487,7 @@ def _marketing_denies(
     purpose = purpose or Purpose.MARKETING
     permission = active_express(rel, at, channel, purpose, policy)
     if permission is None:
-        return _WHY[_no_consent(rel, at, channel, purpose)]
+        return _WHY[no_consent(rel, at, channel, purpose)]
     if _unconfirmed(permission, at, policy):
         return _ONE[_CONSENT_UNCONFIRMED]
     return _PASS

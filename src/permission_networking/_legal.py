@@ -6,6 +6,11 @@ windows from the policy's settings, and reports with the library's reason
 codes. Implied consent is never stored: it is derived here, at check time,
 from the relationship's facts (``last_purchase_at``, ``interest_at``,
 ``soft_opt_in_at``, ``referral_available``) and the law's windows.
+
+Each consent rule also registers its denial conditions (`denied_when`): a
+function that gives the code of the reason its check would find, sharing
+the check's helpers, without building the reason. The guards run it, and
+build the reasons only for a denial; the test suite holds it to the check.
 """
 
 from __future__ import annotations
@@ -14,17 +19,16 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Final
 
+from ._conditions import DenyWith
 from ._decision import Reason, ReasonCode
-from ._etiquette import (
-    active_express,  # noqa: F401  (read by the denial conditions)
-    express_consent,
-    quiet_hours,
-)
+from ._etiquette import active_express, express_consent, no_consent, quiet_hours
 from ._rules import (
+    Codes,
     Request,
     Rule,
     allowed_when,
-    is_electronic,  # noqa: F401  (read by the denial conditions)
+    denied_when,
+    is_electronic,
     next_call_time,
     request_only,
 )
@@ -47,6 +51,15 @@ _WRITTEN = "written"
 # The CASL grounds, as `_casl_ground` names them.
 _EXPRESS = "express"
 _REFERRAL = "referral"
+
+# What the laws' denial conditions give: one code each, or none.
+_PASS: Final[Codes] = ()
+_WITHDRAWN: Final[Codes] = (str(_C.CONSENT_WITHDRAWN),)
+_EXPIRED: Final[Codes] = (str(_C.CONSENT_EXPIRED),)
+_NO_CONSENT: Final[Codes] = (str(_C.NO_CONSENT),)
+_UNPROVEN: Final[Codes] = (str(_C.CONSENT_UNPROVEN),)
+# Why no express permission stands, as `no_consent` says it, when the contact withdrew it.
+_WITHDREW = frozenset({"withdrew", "opted_out"})
 
 
 def _day(value: datetime) -> str:
@@ -106,13 +119,20 @@ def _objection(rel: Relationship, req: Request, rule: str) -> Reason | None:
     for any other commercial purpose: unsubscribing from commercial messages
     covers a one-to-one sales offer too.
     """
-    purpose = req.purpose or Purpose.MARKETING
-    what = _what(req)
-    if rel.opted_out(purpose, req.channel, req.at) or (
-        purpose != Purpose.MARKETING and rel.opted_out(Purpose.MARKETING, req.channel, req.at)
-    ):
-        return Reason(_C.CONSENT_WITHDRAWN, f"{rel.contact} opted out of {what}", rule)
+    if _objects(rel, req.at, req.channel, req.purpose or Purpose.MARKETING):
+        return Reason(_C.CONSENT_WITHDRAWN, f"{rel.contact} opted out of {_what(req)}", rule)
     return None
+
+
+def _objects(
+    rel: Relationship, at: datetime, channel: Channel | None, purpose: PurposeLike
+) -> bool:
+    # What `_objection` finds: an opt-out of *purpose*, or of marketing, on *channel*.
+    if not rel.opt_outs:
+        return False
+    return rel.opted_out(purpose, channel, at) or (
+        purpose != Purpose.MARKETING and rel.opted_out(Purpose.MARKETING, channel, at)
+    )
 
 
 def _specific(
@@ -152,18 +172,18 @@ def _channel_consent(
     A permission for every channel (``channel`` None) counts for none, and
     an unknown channel is covered by nothing.
     """
-    active, latest = _specific(rel, req.at, req.channel, req.purpose or Purpose.MARKETING, policy)
-    if active is not None:
-        return active, None
     at = req.at
     purpose = req.purpose or Purpose.MARKETING
     channel = req.channel
+    active, how = _channel_why(rel, at, channel, purpose, policy)
+    if active is not None:
+        return active, None
     what = _what(req)
-    if latest is not None and latest.withdrawn_at is not None and latest.withdrawn_at <= at:
+    if how == "withdrew":
         return None, Reason(_C.CONSENT_WITHDRAWN, f"{rel.contact} withdrew consent to {what}", rule)
-    if rel.opted_out(purpose, channel, at):
+    if how == "opted_out":
         return None, Reason(_C.CONSENT_WITHDRAWN, f"{rel.contact} opted out of {what}", rule)
-    if latest is not None:
+    if how == "lapsed":
         return None, Reason(_C.CONSENT_EXPIRED, f"{rel.contact}'s consent to {what} lapsed", rule)
     if channel is None:
         why = "the channel is unknown, and consent here is given for one channel: name it"
@@ -179,12 +199,23 @@ def _channel_consent(
     )
 
 
-# What each preset's conditions read: when these hold, its check finds nothing, so the
-# guards skip it (see `allowed_when`); the test suite holds each to its check.
+def _channel_why(
+    rel: Relationship, at: datetime, channel: Channel | None, purpose: PurposeLike, policy: Policy
+) -> tuple[Permission | None, str | None]:
+    """
+    Return the active permission for *channel* itself, or None and why there is none.
 
-
-def _evidenced(permission: Permission | None) -> bool:
-    return permission is not None and permission.evidence is not None
+    Why is said as `no_consent` says it: ``withdrew``, ``opted_out``,
+    ``lapsed`` or ``never``.
+    """
+    active, latest = _specific(rel, at, channel, purpose, policy)
+    if active is not None:
+        return active, None
+    if latest is not None and latest.withdrawn_at is not None and latest.withdrawn_at <= at:
+        return None, "withdrew"
+    if rel.opted_out(purpose, channel, at):
+        return None, "opted_out"
+    return None, "never" if latest is None else "lapsed"
 
 
 def _in_hours(rel: Relationship, at: datetime, hours: tuple[int, int]) -> bool:
@@ -206,8 +237,30 @@ def _implied(rel: Relationship, req: Request, policy: Policy) -> tuple[str | Non
 
     Without one, return None, with ``consent_expired`` (saying when) if a window lapsed.
     """
-    at = req.at
-    lapsed: tuple[datetime, str] | None = None
+    ground, lapsed = _implied_ground(rel, req.at, policy)
+    if lapsed is None:
+        return ground, None
+    since, window, fact = lapsed
+    # Not `until`: a lapsed consent does not come back by time alone.
+    return None, Reason(
+        _C.CONSENT_EXPIRED,
+        f"the implied consent from {rel.contact}'s {fact} of {_day(since)} lapsed on "
+        f"{_day(since + window)} ({_span(window)} later); {rel.contact} has not given express "
+        f"consent to {_what(req)}",
+        "casl",
+    )
+
+
+def _implied_ground(
+    rel: Relationship, at: datetime, policy: Policy
+) -> tuple[str | None, tuple[datetime, Duration, str] | None]:
+    """
+    Return the ground of implied consent at *at*, or None and the window that lapsed last.
+
+    A window is given as its start, its length and the fact that opened it.
+    """
+    lapsed: tuple[datetime, Duration, str] | None = None
+    lapses_last: datetime | None = None
     for since, window, fact, ground in (
         (rel.last_purchase_at, policy.purchase_window, "purchase", "implied_purchase"),
         (rel.interest_at, policy.inquiry_window, "inquiry", "implied_inquiry"),
@@ -217,20 +270,9 @@ def _implied(rel: Relationship, req: Request, policy: Policy) -> tuple[str | Non
         lapses = since + window
         if at < lapses:
             return ground, None
-        if lapsed is None or lapses > lapsed[0]:
-            message = (
-                f"the implied consent from {rel.contact}'s {fact} of {_day(since)} lapsed on "
-                f"{_day(lapses)} ({_span(window)} later)"
-            )
-            lapsed = (lapses, message)
-    if lapsed is None:
-        return None, None
-    # Not `until`: a lapsed consent does not come back by time alone.
-    return None, Reason(
-        _C.CONSENT_EXPIRED,
-        f"{lapsed[1]}; {rel.contact} has not given express consent to {_what(req)}",
-        "casl",
-    )
+        if lapses_last is None or lapses > lapses_last:
+            lapsed, lapses_last = (since, window, fact), lapses
+    return None, lapsed
 
 
 def _casl_ground(
@@ -275,11 +317,34 @@ def _casl_ground(
     )
 
 
-@allowed_when(
-    "not is_electronic(channel)"
-    " or (not rel.do_not_contact"
-    " and active_express(rel, at, channel, purpose or Purpose.MARKETING, policy) is not None)"
-)
+def _casl_denies(  # noqa: PLR0911, PLR0913, PLR0917
+    rel: Relationship,
+    at: datetime,
+    channel: Channel | None,
+    purpose: PurposeLike | None,
+    action: Action,
+    policy: Policy,
+) -> Codes:
+    # The code of `_casl`'s reason, as `_blocked` and `_casl_ground` find it.
+    if not is_electronic(channel):
+        return _PASS
+    if rel.do_not_contact:
+        return _WITHDRAWN
+    purpose = purpose or Purpose.MARKETING
+    if active_express(rel, at, channel, purpose, policy) is not None:
+        return _PASS
+    how = no_consent(rel, at, channel, purpose)
+    if how in _WITHDREW or _objects(rel, at, channel, purpose):
+        return _WITHDRAWN
+    ground, lapsed = _implied_ground(rel, at, policy)
+    if ground is not None:
+        return _PASS
+    if action in _REFERRAL_ACTIONS and rel.introducer is not None and rel.referral_available:
+        return _PASS
+    return _EXPIRED if how == "lapsed" or lapsed is not None else _NO_CONSENT
+
+
+@denied_when(DenyWith("_casl_denies(rel, at, channel, purpose, action, policy)"))
 def _casl(rel: Relationship, req: Request, policy: Policy) -> Sequence[Reason]:
     if not req.electronic:
         return _NONE
@@ -310,7 +375,27 @@ def _email(channel: Channel | None) -> bool:
     return channel is None or channel is Channel.EMAIL
 
 
-@allowed_when("not _email(channel) or not (rel.do_not_contact or rel.opt_outs)")
+def _can_spam_denies(
+    rel: Relationship,
+    at: datetime,
+    channel: Channel | None,
+    purpose: PurposeLike | None,
+    policy: Policy,
+) -> Codes:
+    # The code of `_can_spam`'s reason.
+    if not _email(channel):
+        return _PASS
+    if rel.do_not_contact:
+        return _WITHDRAWN
+    if not rel.opt_outs:
+        return _PASS
+    purpose = purpose or Purpose.MARKETING
+    if active_express(rel, at, channel, purpose, policy) is not None:
+        return _PASS
+    return _WITHDRAWN if _objects(rel, at, channel, purpose) else _PASS
+
+
+@denied_when(DenyWith("_can_spam_denies(rel, at, channel, purpose, policy)"))
 def _can_spam(rel: Relationship, req: Request, policy: Policy) -> Sequence[Reason]:
     if not _email(req.channel):
         return _NONE
@@ -319,7 +404,8 @@ def _can_spam(rel: Relationship, req: Request, policy: Policy) -> Sequence[Reaso
         return (blocked,)
     # No consent is needed, but one the contact gave for this purpose outlives an
     # unsubscribe from marketing in general.
-    if express_consent(rel, req, policy, "can_spam")[0] is not None:
+    purpose = req.purpose or Purpose.MARKETING
+    if active_express(rel, req.at, req.channel, purpose, policy) is not None:
         return _NONE
     objection = _objection(rel, req, "can_spam")
     return _NONE if objection is None else (objection,)
@@ -350,31 +436,79 @@ def _unsolicited(rel: Relationship, req: Request, policy: Policy, rule: str) -> 
     Otherwise return ``consent_expired`` when the soft opt-in lapsed, else
     ``no_consent``.
     """
-    at = req.at
-    interest = rel.interest_at
-    if (
-        req.action is _A.PITCH
-        and interest is not None
-        and interest <= at < interest + policy.interest_ttl
-    ):
+    why = _unsolicited_why(rel, req.at, req.action, policy)
+    if why is None:
         return None
-    sale = rel.soft_opt_in_at
-    if sale is None or sale > at:
+    if why == "no_sale":
         return Reason(
             _C.NO_CONSENT,
             f"{rel.contact} has not given consent to {_what(req)}, and there is no sale "
             "that offered the soft opt-in",
             rule,
         )
+    sale = rel.soft_opt_in_at
     window = policy.soft_opt_in_window
-    if window is None or at < sale + window:
-        return None
+    assert sale is not None  # noqa: S101
+    assert window is not None  # noqa: S101
     return Reason(
         _C.CONSENT_EXPIRED,
         f"the soft opt-in from {rel.contact}'s purchase of {_day(sale)} lapsed on "
         f"{_day(sale + window)} ({_span(window)} later); ask for consent",
         rule,
     )
+
+
+def _unsolicited_why(rel: Relationship, at: datetime, action: Action, policy: Policy) -> str | None:
+    """
+    Say why `_unsolicited` finds a reason: ``no_sale``, ``lapsed`` (the soft opt-in), or None.
+    """
+    interest = rel.interest_at
+    if (
+        action is _A.PITCH
+        and interest is not None
+        and interest <= at < interest + policy.interest_ttl
+    ):
+        return None
+    sale = rel.soft_opt_in_at
+    if sale is None or sale > at:
+        return "no_sale"
+    window = policy.soft_opt_in_window
+    if window is None or at < sale + window:
+        return None
+    return "lapsed"
+
+
+def _eprivacy_denies(  # noqa: PLR0911, PLR0913, PLR0917
+    rel: Relationship,
+    at: datetime,
+    channel: Channel | None,
+    purpose: PurposeLike | None,
+    action: Action,
+    policy: Policy,
+    specific: bool,  # noqa: FBT001
+) -> Codes:
+    # The code of `_eprivacy`'s reason.
+    if not is_electronic(channel):
+        return _PASS
+    if rel.do_not_contact:
+        return _WITHDRAWN
+    purpose = purpose or Purpose.MARKETING
+    how: str | None
+    if specific:
+        permission, how = _channel_why(rel, at, channel, purpose, policy)
+    else:
+        permission = active_express(rel, at, channel, purpose, policy)
+        how = None if permission is not None else no_consent(rel, at, channel, purpose)
+    if permission is not None and permission.evidence is not None:
+        return _PASS
+    if how in _WITHDREW or _objects(rel, at, channel, purpose):
+        return _WITHDRAWN
+    unsolicited = _unsolicited_why(rel, at, action, policy)
+    if unsolicited is None:
+        return _PASS
+    if permission is not None:
+        return _UNPROVEN
+    return _EXPIRED if how == "lapsed" or unsolicited == "lapsed" else _NO_CONSENT
 
 
 def _eprivacy(
@@ -415,18 +549,12 @@ def _eprivacy(
     )
 
 
-@allowed_when(
-    "not is_electronic(channel) or (not rel.do_not_contact"
-    " and _evidenced(active_express(rel, at, channel, purpose or Purpose.MARKETING, policy)))"
-)
+@denied_when(DenyWith("_eprivacy_denies(rel, at, channel, purpose, action, policy, False)"))
 def _gdpr(rel: Relationship, req: Request, policy: Policy) -> Sequence[Reason]:
     return _eprivacy(rel, req, policy, "gdpr", specific=False) if req.electronic else _NONE
 
 
-@allowed_when(
-    "not is_electronic(channel) or (not rel.do_not_contact"
-    " and _evidenced(_specific(rel, at, channel, purpose or Purpose.MARKETING, policy)[0]))"
-)
+@denied_when(DenyWith("_eprivacy_denies(rel, at, channel, purpose, action, policy, True)"))
 def _pecr(rel: Relationship, req: Request, policy: Policy) -> Sequence[Reason]:
     return _eprivacy(rel, req, policy, "pecr", specific=True) if req.electronic else _NONE
 

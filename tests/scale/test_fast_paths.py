@@ -22,6 +22,7 @@ from permission_networking import (
     Channel,
     Decision,
     Interaction,
+    InteractionKind,
     InvalidInteraction,
     InvalidRequest,
     Policy,
@@ -102,14 +103,8 @@ REQUESTS = st.builds(
 )
 
 
-@settings(max_examples=1000)
-@given(log=logs(), request=REQUESTS, policy=st.sampled_from(POLICIES))
-def test_denial_tests_agree_with_their_checks(
-    log: list[object], request: Request, policy: Policy
-) -> None:
-    """A rule's denial test gives exactly the codes of its check's denying reasons, in order."""
-    relationship = replay(log, sender="ana", contact="bo")  # type: ignore[arg-type]
-    for rule in RULES:
+def _agree(rules: list[Rule], relationship: Relationship, request: Request, policy: Policy) -> None:
+    for rule in rules:
         if request.action not in rule.actions:
             continue
         found = rule.check(relationship, request, policy)
@@ -119,6 +114,54 @@ def test_denial_tests_agree_with_their_checks(
         assert denying == test(relationship, request, policy), rule.name
         if rule.check in SILENT:
             assert not [r for r in found if r.code in WARNING_CODES], rule.name
+
+
+@settings(max_examples=1000)
+@given(log=logs(), request=REQUESTS, policy=st.sampled_from(POLICIES))
+def test_denial_tests_agree_with_their_checks(
+    log: list[object], request: Request, policy: Policy
+) -> None:
+    """A rule's denial test gives exactly the codes of its check's denying reasons, in order."""
+    _agree(RULES, replay(log, sender="ana", contact="bo"), request, policy)  # type: ignore[arg-type]
+
+
+_K = InteractionKind
+CONSENT_KINDS = [
+    _K.PURCHASE,
+    _K.INQUIRY,
+    _K.OPT_IN_GRANTED,
+    _K.OPT_IN_CONFIRMED,
+    _K.OPT_OUT,
+    _K.INTRODUCED,
+    _K.PITCH,
+    _K.MARKETING_SENT,
+    _K.COMPLAINT,
+]
+CONSENT_CHANNELS = [Channel.EMAIL, Channel.SMS, Channel.PHONE]
+COMMERCIAL_REQUESTS = st.builds(
+    make_request,
+    st.sampled_from([Action.PITCH, Action.ADD_TO_LIST, Action.SEND_MARKETING, Action.CALL]),
+    TIMES,
+    st.none() | st.sampled_from(CONSENT_CHANNELS),
+    st.none() | st.sampled_from(["marketing", "sales"]),
+    st.none(),
+)
+LAW_RULES = [*CASL_RULES, *CAN_SPAM_RULES, *GDPR_RULES, *PECR_RULES, *TCPA_RULES]
+
+
+@settings(max_examples=1000)
+@given(
+    log=logs(
+        max_size=6, kinds=CONSENT_KINDS, channels=CONSENT_CHANNELS, purposes=["marketing", "sales"]
+    ),
+    request=COMMERCIAL_REQUESTS,
+    policy=st.sampled_from(POLICIES),
+)
+def test_the_laws_denial_tests_agree_with_their_checks_on_consent(
+    log: list[object], request: Request, policy: Policy
+) -> None:
+    """Where the laws differ (consent, implied consent, soft opt-in, referral), tests and checks agree."""
+    _agree(LAW_RULES, replay(log, sender="ana", contact="bo"), request, policy)  # type: ignore[arg-type]
 
 
 @given(log=logs(), at=TIMES, action=st.sampled_from(list(Action)))
