@@ -413,6 +413,8 @@ class TestSerialisation:
         )
 
         assert rel == Relationship.from_dict(json.loads(json.dumps(rel.to_dict())))
+        # Any other mapping is read value by value, and reads the same.
+        assert rel == Relationship.from_dict(MappingProxyType(rel.to_dict()))
 
     def test_unknown_fields_are_refused(self) -> None:
         """from_dict refuses unknown fields."""
