@@ -124,6 +124,26 @@ class TestFile:
             assert replay(store.history("ana", BO)) == store.relationship("ana", BO)
             assert store.verify()
 
+    @pytest.mark.parametrize("known", ["a stranger", "a known pair"])
+    def test_a_write_reads_its_pairs_row_once(self, path: Path, known: str) -> None:
+        """
+        Deciding and recording, or recording and returning the result, read the pair's row once.
+        """
+        with SQLiteStore(path) as store:
+            if known == "a known pair":
+                store.record(make("a", "connection_accepted", 0, direction="inbound"))
+            statements: list[str] = []
+            store._connection().set_trace_callback(statements.append)
+
+            decision = store.perform("ana", BO, "message", at=day(1))
+            relationship = store.record(make("z", "message", 2, direction="inbound"))
+            store._connection().set_trace_callback(None)
+
+            reads = [sql for sql in statements if "FROM pairs" in sql or "JOIN pairs" in sql]
+            assert 2 == len(reads), reads
+            assert decision.allowed == (known == "a known pair")
+            assert replay(store.history("ana", BO)) == relationship == store.relationship("ana", BO)
+
     def test_a_newer_schema_is_refused_untouched(self, path: Path) -> None:
         """
         A file written by a newer release raises SchemaVersionError and is not changed.

@@ -654,6 +654,8 @@ class BaseStore(abc.ABC):
         return self._begin(write=write)
 
     def _tombstone(self, tx: Transaction, contact: str) -> Tombstone | None:
+        if not tx.tombstoned():
+            return None
         return tx.tombstone(keyed_hash(self._key, contact))
 
     def _view(

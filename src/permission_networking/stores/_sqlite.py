@@ -322,6 +322,10 @@ class _SQLiteTransaction:
         self._conn = conn
         # Most ledgers have no tombstone: learn that once per transaction, not once per pair.
         self._no_tombstones: bool | None = None
+        # The pairs read or written in this transaction (None: not stored), so
+        # that deciding and then recording, or recording and then reading,
+        # reads and decodes a pair's row once.
+        self._pairs: dict[tuple[str, str], Pair | None] = {}
 
     def _all(self, sql: str, parameters: Sequence[Any] = ()) -> list[Any]:
         return self._conn.execute(sql, parameters).fetchall()
@@ -345,23 +349,30 @@ class _SQLiteTransaction:
         )
 
     def pair(self, sender: str, contact: str) -> Pair | None:
+        key = (sender, contact)
+        if key in self._pairs:
+            return self._pairs[key]
         rows = self._all(
             "SELECT count, head, last_id, snapshot FROM pairs WHERE sender = ? AND contact = ?",
-            (sender, contact),
+            key,
         )
-        if not rows:
-            return None
-        return stored_pair(*rows[0])
+        found = self._pairs[key] = stored_pair(*rows[0]) if rows else None
+        return found
 
     def some_pairs(self, keys: Collection[tuple[str, str]]) -> dict[tuple[str, str], Pair]:
-        # A join against VALUES searches the primary key once for each pair.
-        rows = self._chunked(
-            "SELECT p.sender, p.contact, p.count, p.head, p.last_id, p.snapshot "
-            "FROM (VALUES {}) AS v JOIN pairs AS p ON p.sender = v.column1 AND p.contact = v.column2",
-            list(keys),
-            width=2,
-        )
-        return {(sender, contact): stored_pair(*row) for sender, contact, *row in rows}
+        cache = self._pairs
+        unread = [key for key in keys if key not in cache]
+        if unread:
+            # A join against VALUES searches the primary key once for each pair.
+            rows = self._chunked(
+                "SELECT p.sender, p.contact, p.count, p.head, p.last_id, p.snapshot FROM "
+                "(VALUES {}) AS v JOIN pairs AS p ON p.sender = v.column1 AND p.contact = v.column2",
+                unread,
+                width=2,
+            )
+            cache.update(dict.fromkeys(unread))
+            cache.update(((sender, contact), stored_pair(*row)) for sender, contact, *row in rows)
+        return {key: pair for key in keys if (pair := cache[key]) is not None}
 
     def log(self, sender: str, contact: str, *, upto: datetime | None = None) -> list[Interaction]:
         if upto is None:
@@ -399,6 +410,7 @@ class _SQLiteTransaction:
             "VALUES (?, ?, ?, ?, ?, ?)",
             [pair_columns(pair) for pair in pairs],
         )
+        self._pairs.update(((p.snapshot.sender, p.snapshot.contact), p) for p in pairs)
 
     def pairs(self, sender: str | None) -> Iterator[Pair]:
         columns = "SELECT count, head, last_id, snapshot FROM pairs"
@@ -440,6 +452,7 @@ class _SQLiteTransaction:
             "DELETE FROM interactions WHERE contact = ?", (contact,)
         ).rowcount
         self._conn.execute("DELETE FROM pairs WHERE contact = ?", (contact,))
+        self._pairs.clear()
         for seq, body in self._all("SELECT seq, body FROM decisions WHERE contact = ?", (contact,)):
             decision = scrub(Decision.from_dict(json.loads(body)))
             self._conn.execute(
