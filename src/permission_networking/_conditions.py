@@ -24,6 +24,10 @@ The expressions read these names:
 
 Any other name is looked up in the module that defines the rule's check
 (its helpers), then in the builtins.
+
+A rule may also say when it *applies*, by an expression over ``action`` and
+``channel`` alone: a plan, whose action and channel are constants, leaves
+out the conditions of a rule that does not apply to them.
 """
 
 from __future__ import annotations
@@ -117,17 +121,23 @@ class Conditions:
         names: Where the expressions' other names are found: the globals of
             the module that defines the check.
         check: The rule's check, which `Checked` runs.
+        applies: An expression over ``action`` and ``channel`` alone, under
+            which the rule may deny; None for always. Where it does not
+            hold, the rule denies nothing.
     """
 
     denials: tuple[Denial, ...]
     unless: str | None
     names: Mapping[str, object] = attrs.field(repr=False, eq=False)
     check: RuleCheck | None = attrs.field(default=None, repr=False, eq=False)
+    applies: str | None = None
 
     def expressions(self) -> Iterator[str]:
         """
-        Every expression, ``unless`` first.
+        Every expression, ``applies`` and ``unless`` first.
         """
+        if self.applies is not None:
+            yield self.applies
         if self.unless is not None:
             yield self.unless
         for denial in self.denials:
@@ -294,6 +304,25 @@ _Parts: TypeAlias = "tuple[str | None, list[tuple[str, str | None]]]"
 # None when the expression gives the codes itself.
 
 
+def applies(conditions: Conditions, action: Action, channel: Channel | None) -> bool:
+    """
+    Whether a rule with *conditions* may deny *action* on *channel*.
+    """
+    if conditions.applies is None:
+        return True
+    code = _APPLIES.get(conditions.applies)
+    if code is None:
+        code = _APPLIES[conditions.applies] = compile(
+            conditions.applies.strip(), "<applies>", "eval"
+        )
+    names = conditions.names
+    scope = names if isinstance(names, dict) else dict(names)
+    return bool(eval(code, scope, {"action": action, "channel": channel}))  # noqa: S307
+
+
+_APPLIES: dict[str, CodeType] = {}
+
+
 def _parts(spec: Conditions, names: _Names, request: str, policy: str) -> _Parts:
     prefix = names.prefix
     unless = None if spec.unless is None else _rewrite(spec.unless, names)
@@ -358,16 +387,12 @@ def compile_rule(conditions: Conditions, name: str) -> SlowTest:
     from ._rules import Request  # noqa: PLC0415  (_rules imports this module)
 
     variables = {name: name for name in ("rel", "at", "policy", *Request._fields)}
-    parts = _parts(
-        conditions, _Names(variables, conditions.names, "_", bound, None), "req", "policy"
-    )
-    lines = [
-        "def test(rel, req, policy):",
-        "    action, at, channel, purpose, group = req",
-        "    found = ()",
-        *_codes_lines(parts, bound, "_"),
-        "    return found",
-    ]
+    names = _Names(variables, conditions.names, "_", bound, None)
+    parts = _parts(conditions, names, "req", "policy")
+    lines = ["def test(rel, req, policy):", "    action, at, channel, purpose, group = req"]
+    if conditions.applies is not None:
+        lines.extend([f"    if not {_rewrite(conditions.applies, names)}:", "        return ()"])
+    lines += ["    found = ()", *_codes_lines(parts, bound, "_"), "    return found"]
     test: SlowTest = _define("\n".join(lines) + "\n", bound, f"denial test of {name}")["test"]
     return test
 
@@ -399,8 +424,12 @@ class _Writer:
         v = self.variables
         # A Request, for the checks of rules without conditions, or whose conditions run them.
         request = f"_request(({v['action']}, at, {v['channel']}, {v['purpose']}, group))"
+        action: Any = self.bound[v["action"]]
+        channel: Any = self.bound[v["channel"]]
         found: list[_Parts] = []
         for n, (leaf, _, spec) in enumerate(entries):
+            if isinstance(spec, Conditions) and not applies(spec, action, channel):
+                continue
             prefix = f"_{self.tag}{n}_"
             self.bound[f"{prefix}P"] = leaf
             if isinstance(spec, Conditions):

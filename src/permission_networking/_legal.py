@@ -28,7 +28,7 @@ from ._rules import (
     Rule,
     allowed_when,
     denied_when,
-    is_electronic,
+    is_electronic,  # noqa: F401  (read by the conditions' applies)
     next_call_time,
     request_only,
 )
@@ -317,7 +317,7 @@ def _casl_ground(
     )
 
 
-def _casl_denies(  # noqa: PLR0911, PLR0913, PLR0917
+def _casl_denies(  # noqa: PLR0913, PLR0917
     rel: Relationship,
     at: datetime,
     channel: Channel | None,
@@ -325,9 +325,7 @@ def _casl_denies(  # noqa: PLR0911, PLR0913, PLR0917
     action: Action,
     policy: Policy,
 ) -> Codes:
-    # The code of `_casl`'s reason, as `_blocked` and `_casl_ground` find it.
-    if not is_electronic(channel):
-        return _PASS
+    # The code of `_casl`'s reason on an electronic channel, as `_blocked` and `_casl_ground` find it.
     if rel.do_not_contact:
         return _WITHDRAWN
     purpose = purpose or Purpose.MARKETING
@@ -344,7 +342,10 @@ def _casl_denies(  # noqa: PLR0911, PLR0913, PLR0917
     return _EXPIRED if how == "lapsed" or lapsed is not None else _NO_CONSENT
 
 
-@denied_when(DenyWith("_casl_denies(rel, at, channel, purpose, action, policy)"))
+@denied_when(
+    DenyWith("_casl_denies(rel, at, channel, purpose, action, policy)"),
+    applies="is_electronic(channel)",
+)
 def _casl(rel: Relationship, req: Request, policy: Policy) -> Sequence[Reason]:
     if not req.electronic:
         return _NONE
@@ -382,9 +383,7 @@ def _can_spam_denies(
     purpose: PurposeLike | None,
     policy: Policy,
 ) -> Codes:
-    # The code of `_can_spam`'s reason.
-    if not _email(channel):
-        return _PASS
+    # The code of `_can_spam`'s reason by email.
     if rel.do_not_contact:
         return _WITHDRAWN
     if not rel.opt_outs:
@@ -395,7 +394,9 @@ def _can_spam_denies(
     return _WITHDRAWN if _objects(rel, at, channel, purpose) else _PASS
 
 
-@denied_when(DenyWith("_can_spam_denies(rel, at, channel, purpose, policy)"))
+@denied_when(
+    DenyWith("_can_spam_denies(rel, at, channel, purpose, policy)"), applies="_email(channel)"
+)
 def _can_spam(rel: Relationship, req: Request, policy: Policy) -> Sequence[Reason]:
     if not _email(req.channel):
         return _NONE
@@ -478,7 +479,7 @@ def _unsolicited_why(rel: Relationship, at: datetime, action: Action, policy: Po
     return "lapsed"
 
 
-def _eprivacy_denies(  # noqa: PLR0911, PLR0913, PLR0917
+def _eprivacy_denies(  # noqa: PLR0913, PLR0917
     rel: Relationship,
     at: datetime,
     channel: Channel | None,
@@ -487,9 +488,7 @@ def _eprivacy_denies(  # noqa: PLR0911, PLR0913, PLR0917
     policy: Policy,
     specific: bool,  # noqa: FBT001
 ) -> Codes:
-    # The code of `_eprivacy`'s reason.
-    if not is_electronic(channel):
-        return _PASS
+    # The code of `_eprivacy`'s reason on an electronic channel.
     if rel.do_not_contact:
         return _WITHDRAWN
     purpose = purpose or Purpose.MARKETING
@@ -549,12 +548,18 @@ def _eprivacy(
     )
 
 
-@denied_when(DenyWith("_eprivacy_denies(rel, at, channel, purpose, action, policy, False)"))
+@denied_when(
+    DenyWith("_eprivacy_denies(rel, at, channel, purpose, action, policy, False)"),
+    applies="is_electronic(channel)",
+)
 def _gdpr(rel: Relationship, req: Request, policy: Policy) -> Sequence[Reason]:
     return _eprivacy(rel, req, policy, "gdpr", specific=False) if req.electronic else _NONE
 
 
-@denied_when(DenyWith("_eprivacy_denies(rel, at, channel, purpose, action, policy, True)"))
+@denied_when(
+    DenyWith("_eprivacy_denies(rel, at, channel, purpose, action, policy, True)"),
+    applies="is_electronic(channel)",
+)
 def _pecr(rel: Relationship, req: Request, policy: Policy) -> Sequence[Reason]:
     return _eprivacy(rel, req, policy, "pecr", specific=True) if req.electronic else _NONE
 
@@ -600,7 +605,10 @@ def _needs_written_consent(
     return channel is None or channel is Channel.SMS
 
 
-@allowed_when("not _needs_written_consent(action, channel, purpose)")
+@allowed_when(
+    "not _needs_written_consent(action, channel, purpose)",
+    applies="action is _A.CALL or _needs_written_consent(action, channel, None)",
+)
 def _tcpa_consent(rel: Relationship, req: Request, policy: Policy) -> Sequence[Reason]:
     if not _needs_written_consent(req.action, req.channel, req.purpose):
         return _NONE

@@ -128,19 +128,24 @@ silent rules has none to look for.
 
 
 def denied_when(
-    *denials: Denial, unless: str | None = None, warns: bool = False
+    *denials: Denial, unless: str | None = None, applies: str | None = None, warns: bool = False
 ) -> Callable[[RuleCheck], RuleCheck]:
     """
     Register the denial conditions of the decorated rule check.
 
     The expressions read the names `compile_plan` documents, and the globals
     of the check's module. *unless* is an expression under which the rule
-    denies nothing; *warns* says whether the check may give warnings, and
-    the test suite holds a check registered without it to giving none.
+    denies nothing; *applies*, one over ``action`` and ``channel`` alone,
+    without which it denies nothing (a plan leaves the rule out when it
+    does not hold for the plan's action and channel); *warns* says whether
+    the check may give warnings, and the test suite holds a check
+    registered without it to giving none.
     """
 
     def register(check: RuleCheck) -> RuleCheck:
-        conditions = Conditions(denials, unless, getattr(check, "__globals__", {}), check)
+        conditions = Conditions(
+            denials, unless, getattr(check, "__globals__", {}), check, applies=applies
+        )
         for expression in conditions.expressions():
             ast.parse(expression.strip(), mode="eval")
         CONDITIONS[check] = conditions
@@ -167,15 +172,16 @@ def request_only(obligations: ObligationCheck) -> ObligationCheck:
     return obligations
 
 
-def allowed_when(condition: str) -> Callable[[RuleCheck], RuleCheck]:
+def allowed_when(condition: str, *, applies: str | None = None) -> Callable[[RuleCheck], RuleCheck]:
     """
     Register an expression under which the decorated rule check allows; otherwise it is run.
 
     For a rule whose denials are too involved to repeat as conditions: the
     guards skip its check whenever *condition* holds, which must imply that
     the check finds no denying reason (the test suite holds it to that).
+    *applies* is as for `denied_when`.
     """
-    return denied_when(Checked(), unless=condition)
+    return denied_when(Checked(), unless=condition, applies=applies)
 
 
 _TESTS: dict[RuleCheck, DenialTest] = {}

@@ -27,7 +27,7 @@ from permission_networking import (
     replay,
     screen,
 )
-from permission_networking._conditions import Conditions, Deny, compile_plan
+from permission_networking._conditions import Conditions, Deny, compile_plan, compile_rule
 from permission_networking._guards import (
     SUGGESTED,
     _request,
@@ -146,6 +146,30 @@ def test_a_condition_may_call_builtins() -> None:
     _, codes = compile_plan([(policy, policy.rules[0], conditions)], Action.MESSAGE, None, _request)
 
     assert ("not_engaged",) == codes(replay([], sender="ana", contact="bo"), DAY0, None, None)
+
+
+@pytest.mark.parametrize("channel", [None, *Channel])
+def test_a_rule_that_does_not_apply_is_left_out_of_a_plan(channel: Channel | None) -> None:
+    """A plan leaves out a rule whose applies fails for its action and channel; its test agrees."""
+
+    def rule(relationship: Relationship, request: object, policy: Policy) -> list[Reason]:
+        return []
+
+    conditions = Conditions(
+        (Deny("not_engaged", "True"),), None, {"Channel": Channel}, applies="channel is Channel.SMS"
+    )
+    policy = Policy("texts", rules=[Rule("texts", Action, rule)])
+    passes, codes = compile_plan(
+        [(policy, policy.rules[0], conditions)], Action.MESSAGE, channel, _request
+    )
+    relationship = replay([], sender="ana", contact="bo")
+    expected = ("not_engaged",) if channel is Channel.SMS else ()
+
+    assert expected == codes(relationship, DAY0, None, None)
+    assert (not expected) == passes(relationship, DAY0, None, None)
+    test = compile_rule(conditions, "texts")
+    request = make_request(Action.MESSAGE, DAY0, channel, None, None)
+    assert expected == test(relationship, request, policy)
 
 
 def test_a_failing_condition_shows_its_source_in_the_traceback() -> None:
