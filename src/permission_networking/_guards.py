@@ -4,7 +4,7 @@ The guards: `check`, `require` and the `can_*` shortcuts.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from functools import partial
 from typing import TYPE_CHECKING, Final, NamedTuple, Protocol, TypeAlias
@@ -34,6 +34,7 @@ from ._rules import (
     CONDITIONS,
     REQUEST_ONLY,
     SILENT,
+    USUALLY_REQUEST_ONLY,
     Codes,
     DenialTest,
     Request,
@@ -460,6 +461,10 @@ class Prepared(NamedTuple):
         obligations: What an allowed decision obliges the sender to, when
             that depends on the request alone; None when it is worked out
             for each relationship.
+        usual: When the obligations depend on the request alone but for
+            some relationships (`request_only_unless`): what they usually
+            are, and the test of a relationship for which they are worked
+            out instead; None otherwise.
     """
 
     policy: Policy
@@ -471,6 +476,7 @@ class Prepared(NamedTuple):
     passes: PlanPasses
     codes: PlanCodes
     obligations: tuple[str, ...] | None
+    usual: tuple[tuple[str, ...], Callable[[Relationship], bool]] | None = None
 
     def request(self, at: datetime) -> Request:
         """
@@ -554,6 +560,9 @@ def obliged(relationship: Relationship, at: datetime, prepared: Prepared) -> Dec
 
     They are part of the decision, and a rule that fails to give them denies.
     """
+    usual = prepared.usual
+    if usual is not None and not usual[1](relationship):
+        return defer_decision(True, (_complete_allowed, relationship, at, prepared, usual[0]))  # noqa: FBT003
     request = prepared.request(at)
     plan = prepared.plan
     try:
@@ -673,6 +682,7 @@ def _prepared(
         passes,
         codes,
         _constant_obligations(request, plan),
+        _usual_obligations(request, plan),
     )
     entry: _Entry = (
         prepared,
@@ -707,6 +717,30 @@ def _constant_obligations(request: Request, plan: Plan) -> tuple[str, ...] | Non
         return _obligations(_NOBODY, request, rules)
     except Exception:  # noqa: BLE001
         return None
+
+
+def _usual_obligations(
+    request: Request, plan: Plan
+) -> tuple[tuple[str, ...], Callable[[Relationship], bool]] | None:
+    # What the obligations are for most relationships, and the test of those
+    # for which they are worked out, when some obliging rule is request-only
+    # but for them (`request_only_unless`) and every other one request-only.
+    tests: list[Callable[[Relationship], bool]] = []
+    for _, rule in plan.obligations:
+        depends = USUALLY_REQUEST_ONLY.get(rule.obligations)  # type: ignore[arg-type]
+        if depends is not None:
+            tests.append(depends)
+        elif rule.obligations not in REQUEST_ONLY:
+            return None
+    if not tests or any(test(_NOBODY) for test in tests):
+        return None
+    try:
+        usual = _obligations(_NOBODY, request, plan.obligations)
+    except Exception:  # noqa: BLE001
+        return None
+    if len(tests) == 1:
+        return usual, tests[0]
+    return usual, lambda relationship: any(test(relationship) for test in tests)
 
 
 def prepare(request: Request, policy: Policy) -> Prepared:

@@ -31,6 +31,7 @@ from ._rules import (
     is_electronic,  # noqa: F401  (read by the conditions' applies)
     next_call_time,
     request_only,
+    request_only_unless,
 )
 from ._time import Duration, format_instant
 from ._values import Action, Channel, Permission, Purpose, PurposeLike
@@ -353,12 +354,16 @@ def _casl(rel: Relationship, req: Request, policy: Policy) -> Sequence[Reason]:
     return _NONE if reason is None else (reason,)
 
 
+def _referral_possible(rel: Relationship) -> bool:
+    # Only an introduction not yet used can make the referral exemption the ground.
+    return rel.introducer is not None and rel.referral_available
+
+
+@request_only_unless(_referral_possible)
 def _casl_obligations(rel: Relationship, req: Request, policy: Policy) -> Sequence[str]:
     if not req.electronic:
         return ()
-    # Only an introduction not yet used can make the referral exemption the ground.
-    referral = rel.introducer is not None and rel.referral_available
-    if referral and _casl_ground(rel, req, policy)[0] == _REFERRAL:
+    if _referral_possible(rel) and _casl_ground(rel, req, policy)[0] == _REFERRAL:
         return ("identify_sender", "include_unsubscribe", "name_referrer")
     return ("identify_sender", "include_unsubscribe")
 

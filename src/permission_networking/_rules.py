@@ -27,6 +27,7 @@ __all__ = [
     "CONDITIONS",
     "REQUEST_ONLY",
     "SILENT",
+    "USUALLY_REQUEST_ONLY",
     "Codes",
     "DenialTest",
     "ObligationCheck",
@@ -39,6 +40,7 @@ __all__ = [
     "is_electronic",
     "next_call_time",
     "request_only",
+    "request_only_unless",
 ]
 
 COMMERCIAL_ACTIONS = frozenset({Action.PITCH, Action.ADD_TO_LIST, Action.SEND_MARKETING})
@@ -170,6 +172,30 @@ def request_only(obligations: ObligationCheck) -> ObligationCheck:
     """
     REQUEST_ONLY.add(obligations)
     return obligations
+
+
+USUALLY_REQUEST_ONLY: dict[ObligationCheck, Callable[[Relationship], bool]] = {}
+"""
+The obligation checks that `request_only_unless` marks, each with its exception.
+"""
+
+
+def request_only_unless(
+    depends: Callable[[Relationship], bool],
+) -> Callable[[ObligationCheck], ObligationCheck]:
+    """
+    Mark obligations as `request_only` for every relationship for which *depends* is false.
+
+    A guard works them out once for a request, and again for each
+    relationship for which *depends* holds. *depends* must be a cheap test
+    of the relationship that never fails.
+    """
+
+    def register(obligations: ObligationCheck) -> ObligationCheck:
+        USUALLY_REQUEST_ONLY[obligations] = depends
+        return obligations
+
+    return register
 
 
 def allowed_when(condition: str, *, applies: str | None = None) -> Callable[[RuleCheck], RuleCheck]:

@@ -136,7 +136,7 @@ def screen(  # noqa: PLR0913
             chosen = by_jurisdiction.get(jurisdiction)
             if chosen is None:
                 chosen = by_jurisdiction[jurisdiction] = _shared(request, policy_for(jurisdiction))
-        prepared, codes_of, obligations = chosen
+        prepared, codes_of, obligations, depends = chosen
         try:
             codes = codes_of(relationship, at, purpose, group)
         except Exception:  # noqa: BLE001
@@ -146,7 +146,11 @@ def screen(  # noqa: PLR0913
             # The decision is built when first looked up: until then a denied
             # contact costs the screening its relationship, and no new object.
             denied[relationship.contact] = relationship
-        elif obligations is None or _obligations_given(relationship, request, obligations):
+        elif (
+            obligations is None
+            or (depends is not None and not depends(relationship))
+            or _obligations_given(relationship, request, obligations)
+        ):
             keep(relationship.contact)
             continue
         else:
@@ -167,16 +171,20 @@ def screen(  # noqa: PLR0913
     )
 
 
-_Shared: TypeAlias = tuple[Prepared, "Callable[..., Codes]", "Rules | None"]
+_Shared: TypeAlias = tuple[
+    Prepared, "Callable[..., Codes]", "Rules | None", "Callable[[Relationship], bool] | None"
+]
 
 
 def _shared(request: Request, policy: Policy) -> _Shared:
-    # The prepared request, its fused conditions, and the obliging rules to
-    # ask for each allowed relationship (None when none oblige, or their
-    # obligations are the same for everyone).
+    # The prepared request, its fused conditions, the obliging rules to ask
+    # for each allowed relationship (None when none oblige, or their
+    # obligations are the same for everyone), and the test of the
+    # relationships they must be asked for when they usually need not be.
     prepared = prepare(request, policy)
-    obligations = prepared.plan.obligations
-    return (prepared, prepared.codes, None if prepared.obligations is not None else obligations)
+    obligations = None if prepared.obligations is not None else prepared.plan.obligations
+    usual = prepared.usual
+    return (prepared, prepared.codes, obligations, None if usual is None else usual[1])
 
 
 def _obligations_given(relationship: Relationship, request: Request, rules: Rules) -> bool:

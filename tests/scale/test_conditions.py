@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from permission_networking import (
     Action,
     Channel,
+    InteractionKind,
     Policy,
     Reason,
     Relationship,
@@ -38,9 +39,14 @@ from permission_networking._guards import (
     plan_for,
     prepare,
 )
-from permission_networking._rules import REQUEST_ONLY
+from permission_networking._rules import REQUEST_ONLY, USUALLY_REQUEST_ONLY
 from strategies import GROUPS, PURPOSES, logs
 from timeline import DAY0, Log, day
+
+
+def _allows(relationship: Relationship, request: object, policy: Policy) -> list[Reason]:
+    """A rule check that finds nothing."""
+    return []
 
 
 POLICIES = [
@@ -238,15 +244,12 @@ class TestObligationsOfTheRequest:
         """Request-only obligations are asked once, however many relationships are checked."""
         calls: list[str] = []
 
-        def allow(relationship: Relationship, request: object, policy: Policy) -> list[Reason]:
-            return []
-
         def oblige(relationship: Relationship, request: object, policy: Policy) -> list[str]:
             calls.append(relationship.contact)
             return ["say_hello"]
 
         monkeypatch.setattr("permission_networking._guards.REQUEST_ONLY", REQUEST_ONLY | {oblige})
-        policy = Policy("oblige", rules=[Rule("oblige", Action, allow, oblige)])
+        policy = Policy("oblige", rules=[Rule("oblige", Action, _allows, oblige)])
         audience = [replay([], sender="ana", contact=contact) for contact in ("bo", "cy", "di")]
 
         decisions = [check(r, "message", at=DAY0, policy=policy) for r in audience]
@@ -260,15 +263,12 @@ class TestObligationsOfTheRequest:
         """Should request-only obligations fail, each relationship is asked, and denied with rule_error."""
         calls: list[str] = []
 
-        def allow(relationship: Relationship, request: object, policy: Policy) -> list[Reason]:
-            return []
-
         def fails(relationship: Relationship, request: object, policy: Policy) -> list[str]:
             calls.append(relationship.contact)
             raise RuntimeError
 
         monkeypatch.setattr("permission_networking._guards.REQUEST_ONLY", REQUEST_ONLY | {fails})
-        policy = Policy("fails", rules=[Rule("fails", Action, allow, fails)])
+        policy = Policy("fails", rules=[Rule("fails", Action, _allows, fails)])
         stranger = replay([], sender="ana", contact="bo")
 
         decision = check(stranger, "message", at=DAY0, policy=policy)
@@ -282,18 +282,83 @@ class TestObligationsOfTheRequest:
         assert decision == screened.denied["bo"]
 
 
+class TestObligationsOfTheRequestButForSome:
+    """Obligations of the request but for some relationships are asked only for those."""
+
+    def test_they_are_asked_only_for_the_relationships_they_depend_on(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """Asked once for the request, then only for the relationships their test picks."""
+        calls: list[str] = []
+
+        def oblige(relationship: Relationship, request: object, policy: Policy) -> list[str]:
+            calls.append(relationship.contact)
+            return ["say_hello", "to_cy"] if relationship.contact == "cy" else ["say_hello"]
+
+        def depends(relationship: Relationship) -> bool:
+            return relationship.contact == "cy"
+
+        monkeypatch.setitem(USUALLY_REQUEST_ONLY, oblige, depends)
+        policy = Policy("oblige", rules=[Rule("oblige", Action, _allows, oblige)])
+        audience = [replay([], sender="ana", contact=contact) for contact in ("bo", "cy", "di")]
+
+        decisions = [check(r, "message", at=DAY0, policy=policy) for r in audience]
+        screened = screen(audience, "message", at=DAY0, policy=policy)
+
+        assert [("say_hello",), ("say_hello", "to_cy"), ("say_hello",)] == [
+            d.obligations for d in decisions
+        ]
+        assert ("bo", "cy", "di") == screened.allowed
+        # Once for the request, then for cy alone, by check and by screen.
+        assert ["-", "cy", "cy"] == calls
+
+    @settings(max_examples=300)
+    @given(
+        log=logs(
+            max_size=6,
+            kinds=[
+                InteractionKind.INTRODUCED,
+                InteractionKind.OPT_IN_GRANTED,
+                InteractionKind.PURCHASE,
+                InteractionKind.INQUIRY,
+                InteractionKind.PITCH,
+                InteractionKind.MARKETING_SENT,
+            ],
+            purposes=["marketing", "sales"],
+        ),
+        at=TIMES,
+        action=st.sampled_from([Action.PITCH, Action.SEND_MARKETING, Action.REQUEST_OPT_IN]),
+        channel=CHANNELS,
+        policy=st.sampled_from([Policy.casl(), policy_for("CA")]),
+    )
+    def test_casl_obliges_as_its_rules_say(
+        self,
+        log: list[object],
+        at: datetime,
+        action: Action,
+        channel: Channel | None,
+        policy: Policy,
+    ) -> None:
+        """Under CASL, check and screen oblige exactly as every rule asked one by one."""
+        relationship = replay(log, sender="ana", contact="bo")  # type: ignore[arg-type]
+        request = make_request(action, at, channel, None, None)
+
+        decision = check(relationship, action, at=at, policy=policy, channel=channel)
+        screened = screen([relationship], action, at=at, policy=policy, channel=channel)
+
+        assert decide(relationship, request, policy) == decision
+        assert decision.allowed == (screened.allowed == ("bo",))
+
+
 def test_obligations_that_fail_for_a_contact_deny_it_in_screen_as_in_check() -> None:
     """A rule whose obligations fail for one relationship denies it with rule_error, in both."""
-
-    def allow(relationship: Relationship, request: object, policy: Policy) -> list[Reason]:
-        return []
 
     def oblige(relationship: Relationship, request: object, policy: Policy) -> list[str]:
         if relationship.contact == "cy":
             raise RuntimeError
         return ["say_hello"]
 
-    policy = Policy("oblige", rules=[Rule("oblige", Action, allow, oblige)])
+    policy = Policy("oblige", rules=[Rule("oblige", Action, _allows, oblige)])
     bo, cy = (replay([], sender="ana", contact=contact) for contact in ("bo", "cy"))
 
     screened = screen([bo, cy], "message", at=DAY0, policy=policy)
