@@ -33,7 +33,7 @@ from ._rules import (
     request_only,
     request_only_unless,
 )
-from ._time import Duration, format_instant
+from ._time import Duration, format_instant, shift
 from ._values import Action, Channel, Permission, Purpose, PurposeLike
 
 
@@ -268,7 +268,7 @@ def _implied_ground(
     ):
         if since is None or since > at:
             continue
-        lapses = since + window
+        lapses = shift(since, window)
         if at < lapses:
             return ground, None
         if lapses_last is None or lapses > lapses_last:
@@ -479,7 +479,7 @@ def _unsolicited_why(rel: Relationship, at: datetime, action: Action, policy: Po
     if sale is None or sale > at:
         return "no_sale"
     window = policy.soft_opt_in_window
-    if window is None or at < sale + window:
+    if window is None or at < shift(sale, window):
         return None
     return "lapsed"
 

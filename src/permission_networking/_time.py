@@ -4,6 +4,7 @@ Time: parsing, checking and the one place that asks the clock.
 
 from __future__ import annotations
 
+from calendar import monthrange
 from datetime import UTC, datetime, timedelta
 from typing import TypeAlias
 
@@ -59,3 +60,45 @@ def format_instant(value: datetime) -> str:
     Return *value* as an ISO 8601 string with its offset.
     """
     return value.isoformat()
+
+
+def shift(at: datetime, span: Duration) -> datetime:
+    """
+    Return ``at + span``, computed without `relativedelta`'s general path when it need not be.
+
+    A `relativedelta` of whole years, months and days only (as the legal
+    windows are) is added here with the same result: the day of the month
+    kept, or the month's last day when it has fewer. Any other span is
+    added as it is.
+    """
+    if type(span) is timedelta:
+        return at + span
+    if (
+        type(span) is not relativedelta
+        or span.leapdays
+        or span.hours
+        or span.minutes
+        or span.seconds
+        or span.microseconds
+        or span.weekday is not None
+        or span.year is not None
+        or span.month is not None
+        or span.day is not None
+        or span.hour is not None
+        or span.minute is not None
+        or span.second is not None
+        or span.microsecond is not None
+        or not -12 <= span.months <= 12  # noqa: PLR2004
+    ):
+        return at + span
+    year = at.year + span.years
+    month = at.month + span.months
+    # relativedelta keeps months within a year of zero, carrying the rest into years.
+    if month > 12:  # noqa: PLR2004
+        year += 1
+        month -= 12
+    elif month < 1:
+        year -= 1
+        month += 12
+    moved = at.replace(year=year, month=month, day=min(monthrange(year, month)[1], at.day))
+    return moved + timedelta(days=span.days) if span.days else moved
