@@ -8,6 +8,7 @@ import copy
 import pickle
 import traceback
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 import pytest
@@ -311,6 +312,54 @@ class TestObligationsOfTheRequestButForSome:
         assert ("bo", "cy", "di") == screened.allowed
         # Once for the request, then for cy alone, by check and by screen.
         assert ["-", "cy", "cy"] == calls
+
+    def test_two_of_them_are_asked_for_what_either_depends_on(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """With two such rules, a relationship either one depends on is asked both."""
+        calls: list[tuple[str, str]] = []
+
+        def oblige(name: str) -> Callable[[Relationship, object, Policy], list[str]]:
+            def obligations(
+                relationship: Relationship, request: object, policy: Policy
+            ) -> list[str]:
+                calls.append((name, relationship.contact))
+                return [f"{name}_{relationship.contact}"]
+
+            monkeypatch.setitem(
+                USUALLY_REQUEST_ONLY, obligations, lambda relationship: relationship.contact == name
+            )
+            return obligations
+
+        policy = Policy(
+            "two", rules=[Rule(name, Action, _allows, oblige(name)) for name in ("bo", "cy")]
+        )
+        audience = [replay([], sender="ana", contact=contact) for contact in ("bo", "cy", "di")]
+
+        decisions = [check(r, "message", at=DAY0, policy=policy) for r in audience]
+
+        assert [("bo_bo", "cy_bo"), ("bo_cy", "cy_cy"), ("bo_-", "cy_-")] == [
+            d.obligations for d in decisions
+        ]
+        assert {("bo", "bo"), ("cy", "bo"), ("bo", "cy"), ("cy", "cy")} == {
+            call for call in calls if call[1] != "-"
+        }
+
+    def test_failing_for_the_request_they_are_asked_for_everyone(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """Should they fail when worked out for the request, each relationship is asked, as usual."""
+
+        def oblige(relationship: Relationship, request: object, policy: Policy) -> list[str]:
+            if relationship.contact == "-":
+                raise RuntimeError
+            return ["say_hello"]
+
+        monkeypatch.setitem(USUALLY_REQUEST_ONLY, oblige, lambda _: False)
+        policy = Policy("oblige", rules=[Rule("oblige", Action, _allows, oblige)])
+        stranger = replay([], sender="ana", contact="bo")
+
+        assert ("say_hello",) == check(stranger, "message", at=DAY0, policy=policy).obligations
 
     @settings(max_examples=300)
     @given(
