@@ -338,7 +338,7 @@ def _casl_denies(  # noqa: PLR0913, PLR0917
     ground, lapsed = _implied_ground(rel, at, policy)
     if ground is not None:
         return _PASS
-    if action in _REFERRAL_ACTIONS and rel.introducer is not None and rel.referral_available:
+    if action in _REFERRAL_ACTIONS and _referral_possible(rel):
         return _PASS
     return _EXPIRED if how == "lapsed" or lapsed is not None else _NO_CONSENT
 
