@@ -746,6 +746,9 @@ _set_undeliverable = Relationship.__dict__["undeliverable"].__set__
 
 
 _times = attrgetter(*_TIME_FIELD_NAMES)
+_NONE_BY_DEFAULT: Final = frozenset(
+    field.name for field in attrs.fields(Relationship) if field.default is None
+)
 _SETTERS: Final = tuple(Relationship.__dict__[name].__set__ for name in _FIELD_NAMES)
 _DEFAULT_VALUES: Final = tuple(field.default for field in attrs.fields(Relationship))
 _INDEX: Final = {name: index for index, name in enumerate(_FIELD_NAMES)}
@@ -797,7 +800,7 @@ def snapshot_dict(
     relationship: Relationship, origin: tuple[Relationship, Mapping[str, Any]] | None = None
 ) -> dict[str, Any]:
     """
-    Return `Relationship.to_dict` of *relationship* less the fields that are None.
+    Return `Relationship.to_dict` of *relationship* less the fields that are None by default and now.
 
     `Relationship.from_dict` gives the fields left out their default, None.
     *origin* is a relationship *relationship* was folded from and the dict
@@ -806,7 +809,7 @@ def snapshot_dict(
     out = {
         name: value
         for name, value in zip(_FIELD_NAMES, _fields(relationship), strict=True)
-        if value is not None
+        if value is not None or name not in _NONE_BY_DEFAULT
     }
     return _plain(relationship, out, origin)
 

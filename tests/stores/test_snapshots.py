@@ -9,7 +9,7 @@ import json
 from hypothesis import given
 from hypothesis import strategies as st
 
-from permission_networking import Interaction, replay
+from permission_networking import Interaction, Relationship, replay
 from permission_networking._relationship import extend
 from permission_networking.stores._ledger import (
     Head,
@@ -72,3 +72,11 @@ def test_a_snapshot_advanced_from_a_stored_one_is_written_the_same(
 
     assert after == advanced
     assert encode_snapshot(after) == pair_columns(Pair(advanced, stored.head, stored.origin))[5]
+
+
+def test_a_none_where_the_default_is_not_is_kept() -> None:
+    """Only fields whose default is None are left out when None, so every value reads back."""
+    relationship = Relationship(sender="ana", contact="bo", unanswered=None)  # type: ignore[arg-type]
+
+    assert '"unanswered":null' in encode_snapshot(relationship)
+    assert relationship == decode_snapshot(encode_snapshot(relationship))
