@@ -28,6 +28,12 @@ Any other name is looked up in the module that defines the rule's check
 A rule may also say when it *applies*, by an expression over ``action`` and
 ``channel`` alone: a plan, whose action and channel are constants, leaves
 out the conditions of a rule that does not apply to them.
+
+A rule may name values its expressions read (*lets*), each an expression
+over the same names. A plan works out each such value once, before its
+rules, and shares it between rules that name the same expression over the
+same settings and helpers: under a law, etiquette's marketing rule and the
+law's own consent rule look for the contact's consent once.
 """
 
 from __future__ import annotations
@@ -124,6 +130,8 @@ class Conditions:
         applies: An expression over ``action`` and ``channel`` alone, under
             which the rule may deny; None for always. Where it does not
             hold, the rule denies nothing.
+        lets: Names the other expressions read, each with the expression
+            that gives its value; worked out before them, in order.
     """
 
     denials: tuple[Denial, ...]
@@ -131,13 +139,16 @@ class Conditions:
     names: Mapping[str, object] = attrs.field(repr=False, eq=False)
     check: RuleCheck | None = attrs.field(default=None, repr=False, eq=False)
     applies: str | None = None
+    lets: tuple[tuple[str, str], ...] = ()
 
     def expressions(self) -> Iterator[str]:
         """
-        Every expression, ``applies`` and ``unless`` first.
+        Every expression: ``applies``, the lets' and ``unless`` first.
         """
         if self.applies is not None:
             yield self.applies
+        for _, expression in self.lets:
+            yield expression
         if self.unless is not None:
             yield self.unless
         for denial in self.denials:
@@ -238,6 +249,11 @@ _REWRITTEN_MAX = 4096
 
 
 def _rewrite(expression: str, names: _Names) -> str:
+    return _rewritten(expression, names)[0]
+
+
+def _rewritten(expression: str, names: _Names) -> tuple[str, tuple[_Binding, ...]]:
+    # The expression as it reads here, and the names it binds.
     key = (
         expression,
         names.prefix,
@@ -261,7 +277,7 @@ def _rewrite(expression: str, names: _Names) -> str:
             names.bound[name] = names.policy
         else:
             names.bound[name] = names.names[key_]
-    return text
+    return text, bindings
 
 
 # Code by source: the source names the settings and helpers it reads without
@@ -387,11 +403,13 @@ def compile_rule(conditions: Conditions, name: str) -> SlowTest:
     from ._rules import Request  # noqa: PLC0415  (_rules imports this module)
 
     variables = {name: name for name in ("rel", "at", "policy", *Request._fields)}
+    variables.update((name, name) for name, _ in conditions.lets)
     names = _Names(variables, conditions.names, "_", bound, None)
     parts = _parts(conditions, names, "req", "policy")
     lines = ["def test(rel, req, policy):", "    action, at, channel, purpose, group = req"]
     if conditions.applies is not None:
         lines.extend([f"    if not {_rewrite(conditions.applies, names)}:", "        return ()"])
+    lines.extend(f"    {name} = {_rewrite(value, names)}" for name, value in conditions.lets)
     lines += ["    found = ()", *_codes_lines(parts, bound, "_"), "    return found"]
     test: SlowTest = _define("\n".join(lines) + "\n", bound, f"denial test of {name}")["test"]
     return test
@@ -416,10 +434,44 @@ class _Writer:
         self.bound = bound
         self.variables = {"rel": "rel", "at": "at", "group": "group", **variables}
         self.tag = tag
+        self.lets: list[str] = []
+        self._shared: list[tuple[object, str]] = []
+
+    def _let(self, expression: str, names: _Names) -> str:
+        # The variable that holds the value of *expression*, as *names* read
+        # it: a new one, assigned in `lets`, unless an earlier rule's is the
+        # same expression over the same settings and helpers.
+        text, bindings = _rewritten(expression, names)
+        values = [self.bound[name] for name, _, _ in bindings]
+        key = (
+            expression,
+            tuple(names.variables.items()),
+            [
+                (kind, what, type(value), value)
+                for (_, kind, what), value in zip(bindings, values, strict=True)
+            ],
+        )
+        for seen, variable in self._shared:
+            if seen == key:
+                return variable
+        variable = f"_{self.tag}v{len(self._shared)}"
+        self._shared.append((key, variable))
+        self.lets.append(f"{variable} = {text}")
+        return variable
+
+    def _variables(self, spec: Conditions, leaf: Policy, prefix: str) -> Mapping[str, str]:
+        # What the rule's expressions read, its lets' names included.
+        if not spec.lets:
+            return self.variables
+        variables = dict(self.variables)
+        for name, expression in spec.lets:
+            names = _Names(variables, spec.names, prefix, self.bound, leaf)
+            variables[name] = self._let(expression, names)
+        return variables
 
     def parts(self, entries: Entries) -> list[_Parts]:
         """
-        Each rule of *entries* as it reads here.
+        Each rule of *entries* as it reads here; the values of their lets go to `lets`.
         """
         v = self.variables
         # A Request, for the checks of rules without conditions, or whose conditions run them.
@@ -433,7 +485,8 @@ class _Writer:
             prefix = f"_{self.tag}{n}_"
             self.bound[f"{prefix}P"] = leaf
             if isinstance(spec, Conditions):
-                names = _Names(self.variables, spec.names, prefix, self.bound, leaf)
+                variables = self._variables(spec, leaf, prefix)
+                names = _Names(variables, spec.names, prefix, self.bound, leaf)
                 found.append(_parts(spec, names, request, f"{prefix}P"))
             else:
                 self.bound[f"{prefix}test"] = spec
@@ -451,7 +504,7 @@ class _Writer:
         """
         Statements that leave in ``found`` the codes the rules deny with, each once.
         """
-        lines = ["    found = ()"]
+        lines = ["    found = ()", *(f"    {line}" for line in self.lets)]
         for n, rule in enumerate(parts):
             lines.extend(_codes_lines(rule, self.bound, f"_{self.tag}{n}_"))
         return lines + _dedupe(parts, self.bound)
@@ -488,6 +541,7 @@ def compile_plan(
     source = "\n".join(
         [
             "def passes(rel, at, purpose, group):",
+            *(f"    {line}" for line in writer.lets),
             f"    return not ({writer.denies(parts)})",
             "",
             "",
@@ -532,10 +586,12 @@ def compile_suggestions(
         bound[f"_a{k}_purpose"] = purpose
         names = {f: f"_a{k}_{f}" for f in ("action", "channel", "purpose")}
         writer = _Writer(bound, names, f"a{k}r")
+        parts = writer.parts(entries)
         lines.extend(
             [
                 "    try:",
-                f"        if not ({writer.denies(writer.parts(entries))}):",
+                *(f"        {line}" for line in writer.lets),
+                f"        if not ({writer.denies(parts)}):",
                 f"            found |= {1 << k}",
                 "    except Exception:",
                 "        pass",

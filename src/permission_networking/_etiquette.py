@@ -21,9 +21,11 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ETIQUETTE_RULES",
+    "EXPRESS",
     "JURISDICTION_UNKNOWN_RULE",
     "active_express",
     "express_consent",
+    "express_in_force",
     "no_consent",
     "quiet_hours",
 ]
@@ -412,6 +414,34 @@ def active_express(
     return _active(rel, at, channel, purpose, policy.express_consent_ttl)
 
 
+def express_in_force(
+    rel: Relationship,
+    at: datetime,
+    channel: Channel | None,
+    purpose: PurposeLike | None,
+    ttl: Duration | None,
+) -> Permission | None:
+    """
+    Return what `active_express` returns, from the purpose asked and the policy's TTL.
+
+    *purpose* None means marketing; *ttl* is the policy's ``express_consent_ttl``.
+    """
+    if not rel.permissions:
+        return None
+    return _active(rel, at, channel, purpose or Purpose.MARKETING, ttl)
+
+
+EXPRESS: Final = (
+    "express",
+    "express_in_force(rel, at, channel, purpose, policy.express_consent_ttl)",
+)
+"""
+The let of the rules that look for the request's express consent (see `denied_when`).
+
+A plan looks once for all the rules that name it under the same TTL.
+"""
+
+
 def express_consent(
     rel: Relationship, req: Request, policy: Policy, rule: str
 ) -> tuple[Permission | None, Reason | None]:
@@ -477,23 +507,25 @@ def _unconfirmed(permission: Permission, at: datetime, policy: Policy) -> bool:
     )
 
 
-def _marketing_denies(
+def _marketing_denies(  # noqa: PLR0913, PLR0917
     rel: Relationship,
     at: datetime,
     channel: Channel | None,
     purpose: PurposeLike | None,
     policy: Policy,
+    express: Permission | None,
 ) -> Codes:
-    purpose = purpose or Purpose.MARKETING
-    permission = active_express(rel, at, channel, purpose, policy)
-    if permission is None:
-        return _WHY[no_consent(rel, at, channel, purpose)]
-    if _unconfirmed(permission, at, policy):
+    # *express* is what `express_in_force` finds for the request.
+    if express is None:
+        return _WHY[no_consent(rel, at, channel, purpose or Purpose.MARKETING)]
+    if _unconfirmed(express, at, policy):
         return _ONE[_CONSENT_UNCONFIRMED]
     return _PASS
 
 
-@denied_when(DenyWith("_marketing_denies(rel, at, channel, purpose, policy)"))
+@denied_when(
+    DenyWith("_marketing_denies(rel, at, channel, purpose, policy, express)"), lets=(EXPRESS,)
+)
 def _marketing(rel: Relationship, req: Request, policy: Policy) -> Sequence[Reason]:
     permission, reason = express_consent(rel, req, policy, "marketing")
     if reason is not None:

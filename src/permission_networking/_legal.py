@@ -21,7 +21,14 @@ from typing import TYPE_CHECKING, Final
 
 from ._conditions import DenyWith
 from ._decision import Reason, ReasonCode
-from ._etiquette import active_express, express_consent, no_consent, quiet_hours
+from ._etiquette import (
+    EXPRESS,
+    active_express,
+    express_consent,
+    express_in_force,  # noqa: F401  (read by the rules' let EXPRESS)
+    no_consent,
+    quiet_hours,
+)
 from ._rules import (
     Codes,
     Request,
@@ -325,13 +332,15 @@ def _casl_denies(  # noqa: PLR0913, PLR0917
     purpose: PurposeLike | None,
     action: Action,
     policy: Policy,
+    express: Permission | None,
 ) -> Codes:
-    # The code of `_casl`'s reason on an electronic channel, as `_blocked` and `_casl_ground` find it.
+    # The code of `_casl`'s reason on an electronic channel, as `_blocked` and
+    # `_casl_ground` find it; *express* is what `express_in_force` finds.
     if rel.do_not_contact:
         return _WITHDRAWN
-    purpose = purpose or Purpose.MARKETING
-    if active_express(rel, at, channel, purpose, policy) is not None:
+    if express is not None:
         return _PASS
+    purpose = purpose or Purpose.MARKETING
     how = no_consent(rel, at, channel, purpose)
     if how in _WITHDREW or _objects(rel, at, channel, purpose):
         return _WITHDRAWN
@@ -344,8 +353,9 @@ def _casl_denies(  # noqa: PLR0913, PLR0917
 
 
 @denied_when(
-    DenyWith("_casl_denies(rel, at, channel, purpose, action, policy)"),
+    DenyWith("_casl_denies(rel, at, channel, purpose, action, policy, express)"),
     applies="is_electronic(channel)",
+    lets=(EXPRESS,),
 )
 def _casl(rel: Relationship, req: Request, policy: Policy) -> Sequence[Reason]:
     if not req.electronic:
@@ -386,21 +396,20 @@ def _can_spam_denies(
     at: datetime,
     channel: Channel | None,
     purpose: PurposeLike | None,
-    policy: Policy,
+    express: Permission | None,
 ) -> Codes:
-    # The code of `_can_spam`'s reason by email.
+    # The code of `_can_spam`'s reason by email; *express* is what `express_in_force` finds.
     if rel.do_not_contact:
         return _WITHDRAWN
-    if not rel.opt_outs:
+    if not rel.opt_outs or express is not None:
         return _PASS
-    purpose = purpose or Purpose.MARKETING
-    if active_express(rel, at, channel, purpose, policy) is not None:
-        return _PASS
-    return _WITHDRAWN if _objects(rel, at, channel, purpose) else _PASS
+    return _WITHDRAWN if _objects(rel, at, channel, purpose or Purpose.MARKETING) else _PASS
 
 
 @denied_when(
-    DenyWith("_can_spam_denies(rel, at, channel, purpose, policy)"), applies="_email(channel)"
+    DenyWith("_can_spam_denies(rel, at, channel, purpose, express)"),
+    applies="_email(channel)",
+    lets=(EXPRESS,),
 )
 def _can_spam(rel: Relationship, req: Request, policy: Policy) -> Sequence[Reason]:
     if not _email(req.channel):
@@ -491,18 +500,24 @@ def _eprivacy_denies(  # noqa: PLR0913, PLR0917
     purpose: PurposeLike | None,
     action: Action,
     policy: Policy,
+    express: Permission | None,
     specific: bool,  # noqa: FBT001
 ) -> Codes:
-    # The code of `_eprivacy`'s reason on an electronic channel.
+    # The code of `_eprivacy`'s reason on an electronic channel; *express* is
+    # what `express_in_force` finds.
     if rel.do_not_contact:
         return _WITHDRAWN
     purpose = purpose or Purpose.MARKETING
     how: str | None
-    if specific:
-        permission, how = _channel_why(rel, at, channel, purpose, policy)
+    if not specific:
+        permission = express
+        how = None if express is not None else no_consent(rel, at, channel, purpose)
+    elif express is not None and channel is not None and express.channel is channel:
+        # The first permission in force for the channel or for every channel
+        # is for the channel itself: no earlier one is, so `_specific` finds it.
+        permission, how = express, None
     else:
-        permission = active_express(rel, at, channel, purpose, policy)
-        how = None if permission is not None else no_consent(rel, at, channel, purpose)
+        permission, how = _channel_why(rel, at, channel, purpose, policy)
     if permission is not None and permission.evidence is not None:
         return _PASS
     if how in _WITHDREW or _objects(rel, at, channel, purpose):
@@ -554,16 +569,18 @@ def _eprivacy(
 
 
 @denied_when(
-    DenyWith("_eprivacy_denies(rel, at, channel, purpose, action, policy, False)"),
+    DenyWith("_eprivacy_denies(rel, at, channel, purpose, action, policy, express, False)"),
     applies="is_electronic(channel)",
+    lets=(EXPRESS,),
 )
 def _gdpr(rel: Relationship, req: Request, policy: Policy) -> Sequence[Reason]:
     return _eprivacy(rel, req, policy, "gdpr", specific=False) if req.electronic else _NONE
 
 
 @denied_when(
-    DenyWith("_eprivacy_denies(rel, at, channel, purpose, action, policy, True)"),
+    DenyWith("_eprivacy_denies(rel, at, channel, purpose, action, policy, express, True)"),
     applies="is_electronic(channel)",
+    lets=(EXPRESS,),
 )
 def _pecr(rel: Relationship, req: Request, policy: Policy) -> Sequence[Reason]:
     return _eprivacy(rel, req, policy, "pecr", specific=True) if req.electronic else _NONE

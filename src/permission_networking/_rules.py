@@ -129,8 +129,16 @@ silent rules has none to look for.
 """
 
 
+_VARIABLES = frozenset({"rel", "policy", "req", *Request._fields})
+# The names a rule's expressions read as variables, which a let must not hide.
+
+
 def denied_when(
-    *denials: Denial, unless: str | None = None, applies: str | None = None, warns: bool = False
+    *denials: Denial,
+    unless: str | None = None,
+    applies: str | None = None,
+    lets: Sequence[tuple[str, str]] = (),
+    warns: bool = False,
 ) -> Callable[[RuleCheck], RuleCheck]:
     """
     Register the denial conditions of the decorated rule check.
@@ -139,14 +147,21 @@ def denied_when(
     of the check's module. *unless* is an expression under which the rule
     denies nothing; *applies*, one over ``action`` and ``channel`` alone,
     without which it denies nothing (a plan leaves the rule out when it
-    does not hold for the plan's action and channel); *warns* says whether
-    the check may give warnings, and the test suite holds a check
+    does not hold for the plan's action and channel); *lets* names values
+    the other expressions read, each with its expression, which a plan
+    works out once for all its rules that name the same; *warns* says
+    whether the check may give warnings, and the test suite holds a check
     registered without it to giving none.
     """
+    lets = tuple(lets)
+    for name, _ in lets:
+        if not name.isidentifier() or name.startswith("_") or name in _VARIABLES:
+            msg = f"a let must be named by a new public identifier, not {name!r}"
+            raise ValueError(msg)
 
     def register(check: RuleCheck) -> RuleCheck:
         conditions = Conditions(
-            denials, unless, getattr(check, "__globals__", {}), check, applies=applies
+            denials, unless, getattr(check, "__globals__", {}), check, applies=applies, lets=lets
         )
         for expression in conditions.expressions():
             ast.parse(expression.strip(), mode="eval")

@@ -29,7 +29,14 @@ from permission_networking import (
     replay,
     screen,
 )
-from permission_networking._conditions import Conditions, Deny, compile_plan, compile_rule
+from permission_networking._conditions import (
+    Conditions,
+    Deny,
+    DenyWith,
+    compile_plan,
+    compile_rule,
+    compile_suggestions,
+)
 from permission_networking._guards import (
     SUGGESTED,
     _request,
@@ -40,7 +47,7 @@ from permission_networking._guards import (
     plan_for,
     prepare,
 )
-from permission_networking._rules import REQUEST_ONLY, USUALLY_REQUEST_ONLY
+from permission_networking._rules import REQUEST_ONLY, USUALLY_REQUEST_ONLY, denied_when
 from strategies import GROUPS, PURPOSES, logs
 from timeline import DAY0, Log, day
 
@@ -59,6 +66,9 @@ POLICIES = [
     policy_for("GB"),
     policy_for(None),
     Policy.etiquette() & Policy.etiquette(max_unanswered=1),
+    # Etiquette and the law look for consent under different TTLs: nothing is shared.
+    Policy.etiquette(express_consent_ttl=timedelta(days=30)) & Policy.casl(),
+    Policy.etiquette(express_consent_ttl=timedelta(days=30)) & Policy.pecr(),
 ]
 TIMES = st.integers(-24, 24 * 150).map(lambda hours: DAY0 + timedelta(hours=hours))
 CHANNELS = st.none() | st.sampled_from(list(Channel))
@@ -177,6 +187,76 @@ def test_a_rule_that_does_not_apply_is_left_out_of_a_plan(channel: Channel | Non
     test = compile_rule(conditions, "texts")
     request = make_request(Action.MESSAGE, DAY0, channel, None, None)
     assert expected == test(relationship, request, policy)
+
+
+class TestLets:
+    """A value several rules read is worked out once per call, for the rules that read the same."""
+
+    @staticmethod
+    def _counted(calls: list[int]) -> Conditions:
+        def limit(relationship: Relationship, most: int) -> int:
+            calls.append(most)
+            return most
+
+        return Conditions(
+            (DenyWith("('unanswered_limit',) if rel.unanswered < limit_ else ()"),),
+            None,
+            {"limit": limit},
+            lets=(("limit_", "limit(rel, policy.max_unanswered)"),),
+        )
+
+    def _plan(
+        self, limits: tuple[int, int], calls: list[int]
+    ) -> tuple[Callable[..., bool], Callable[..., tuple[str, ...]]]:
+        conditions = self._counted(calls)
+        entries = []
+        for limit in limits:
+            policy = Policy.etiquette(max_unanswered=limit)
+            entries.append((policy, policy.rules[0], conditions))
+        return compile_plan(entries, Action.MESSAGE, None, _request)
+
+    def test_rules_that_read_it_under_the_same_settings_share_it(self) -> None:
+        """Rules that name it over equal settings and the same helper share one value."""
+        calls: list[int] = []
+        passes, codes = self._plan((2, 2), calls)
+        relationship = replay([], sender="ana", contact="bo")
+
+        assert not passes(relationship, DAY0, None, None)
+        assert ("unanswered_limit",) == codes(relationship, DAY0, None, None)
+        assert [2, 2] == calls  # once for each call, not once for each rule
+
+    def test_rules_that_read_it_under_other_settings_each_work_it_out(self) -> None:
+        """Rules that name it over other settings each have their own value."""
+        calls: list[int] = []
+        passes, codes = self._plan((1, 2), calls)
+        relationship = replay([], sender="ana", contact="bo")
+
+        assert not passes(relationship, DAY0, None, None)
+        assert ("unanswered_limit",) == codes(relationship, DAY0, None, None)
+        assert [1, 2, 1, 2] == calls
+
+    def test_a_rule_alone_and_its_suggestions_work_it_out(self) -> None:
+        """A rule's own test and the suggestions work out its lets too."""
+        calls: list[int] = []
+        conditions = self._counted(calls)
+        policy = Policy.etiquette(max_unanswered=1)
+        relationship = replay([], sender="ana", contact="bo")
+        request = make_request(Action.MESSAGE, DAY0, None, None, None)
+        suggest = compile_suggestions(
+            [(Action.MESSAGE, None, None, [(policy, policy.rules[0], conditions)])], _request
+        )
+
+        assert ("unanswered_limit",) == compile_rule(conditions, "counted")(
+            relationship, request, policy
+        )
+        assert () == suggest(relationship, DAY0, None)
+        assert [1, 1] == calls
+
+    @pytest.mark.parametrize("name", ["rel", "policy", "channel", "_hidden", "not a name"])
+    def test_a_let_may_not_hide_a_variable(self, name: str) -> None:
+        """A let named like a variable, private or not an identifier is refused."""
+        with pytest.raises(ValueError, match="a let must be named"):
+            denied_when(DenyWith("()"), lets=((name, "1"),))
 
 
 def test_a_failing_condition_shows_its_source_in_the_traceback() -> None:
