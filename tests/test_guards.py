@@ -175,6 +175,19 @@ class TestPitch:
 
         assert check(rel.relationship(), "pitch", at=day(2), policy=ETIQUETTE).allowed
 
+    def test_a_sales_permission_older_than_express_consent_ttl_does_not(self, log: Log) -> None:
+        """Past express_consent_ttl a sales permission no longer stands in for interest.
+
+        It still makes the contact opted in (a permission's state does not
+        depend on the policy), hence engaged.
+        """
+        rel = log.inbound("opt_in_granted", 0, purpose="sales").add("disconnected", 1)
+        monthly = Policy.etiquette(express_consent_ttl=timedelta(days=30))
+
+        assert check(rel.relationship(), "pitch", at=day(29), policy=monthly).allowed
+        decision = check(rel.relationship(), "pitch", at=day(30), policy=monthly)
+        assert ["no_interest"] == codes(decision)
+
     def test_interest_lapses(self) -> None:
         """An inquiry counts as interest for interest_ttl only."""
         rel = engaged().inbound("inquiry", 1).relationship()

@@ -325,21 +325,27 @@ def _active(
 
 
 def _sales_permission(
-    rel: Relationship, at: datetime, channel: Channel | None, purpose: PurposeLike | None
+    rel: Relationship,
+    at: datetime,
+    channel: Channel | None,
+    purpose: PurposeLike | None,
+    ttl: Duration | None,
 ) -> bool:
+    # An express permission for the purpose (sales by default) in force, and
+    # younger than the policy's express_consent_ttl.
     return (
         bool(rel.permissions)
-        and _active(rel, at, channel, purpose or Purpose.SALES, None) is not None
+        and _active(rel, at, channel, purpose or Purpose.SALES, ttl) is not None
     )
 
 
 @denied_when(
     Deny(_NOT_ENGAGED, "not _engaged(rel, at, policy.engagement_ttl)"),
     Deny(_NO_INTEREST, "not _interested(rel, at, policy.interest_ttl)"),
-    unless="_sales_permission(rel, at, channel, purpose)",
+    unless="_sales_permission(rel, at, channel, purpose, policy.express_consent_ttl)",
 )
 def _pitch(rel: Relationship, req: Request, policy: Policy) -> Sequence[Reason]:
-    if _sales_permission(rel, req.at, req.channel, req.purpose):
+    if _sales_permission(rel, req.at, req.channel, req.purpose, policy.express_consent_ttl):
         return _NONE
     found: list[Reason] = []
     not_engaged = _not_engaged(rel, req, policy, "pitch")
