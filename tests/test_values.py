@@ -16,14 +16,22 @@ from permission_networking import (
     Action,
     Basis,
     Channel,
+    Decision,
     Direction,
     Evidence,
     Interaction,
     InteractionKind,
     InvalidInteraction,
+    OptOut,
     Permission,
+    Policy,
     Purpose,
+    Reason,
+    Relationship,
     RelationshipState,
+    Screening,
+    Transition,
+    check,
 )
 
 
@@ -312,3 +320,86 @@ class TestEvidenceAndPermission:
         )  # fmt: skip
 
         assert p == Permission.from_dict(json.loads(json.dumps(p.to_dict())))
+
+
+class TestConstructorsTakeStrings:
+    """Every constructor that takes an enum takes its string value, and an aware time as a string."""
+
+    T = datetime(2026, 1, 1, tzinfo=UTC)
+
+    def test_permission(self) -> None:
+        """A permission built from strings is the one built from enums, and it counts."""
+        plain = Permission(
+            purpose="marketing", channel="email", basis="express", grantor="bo",
+            granted_at="2026-01-01T01:00:00+01:00", expires_at="2027-01-01T00:00:00Z",
+        )  # fmt: skip
+        typed = Permission(
+            purpose=Purpose.MARKETING, channel=Channel.EMAIL, basis=Basis.EXPRESS, grantor="bo",
+            granted_at=self.T, expires_at=datetime(2027, 1, 1, tzinfo=UTC),
+        )  # fmt: skip
+        relationship = Relationship(
+            sender="ana", contact="bo", connected_at=self.T, permissions=[plain]
+        )
+
+        assert typed == plain
+        assert plain.channel is Channel.EMAIL
+        assert plain.purpose is Purpose.MARKETING
+        assert plain.granted_at.tzinfo is UTC
+        assert plain.covers(Channel.EMAIL)
+        assert relationship.permissions == (typed,)
+        assert check(relationship, "send_marketing", at=self.T, policy=Policy.etiquette())
+
+    @pytest.mark.parametrize(
+        ("field", "value"),
+        [
+            ("channel", "carrier_pigeon"),
+            ("basis", "assumed"),
+            ("purpose", ""),
+            ("granted_at", datetime(2026, 1, 1)),  # noqa: DTZ001
+            ("granted_at", "yesterday"),
+            ("withdrawn_at", "2026-01-01T00:00:00"),
+        ],
+    )
+    def test_permission_refuses_bad_values(self, field: str, value: object) -> None:
+        """A permission refuses an unknown enum string or a naive or unparsable time."""
+        fields: dict[str, object] = {
+            "purpose": "marketing", "channel": None, "basis": "express", "grantor": "bo",
+            "granted_at": self.T,
+        }  # fmt: skip
+
+        with pytest.raises(InvalidInteraction):
+            Permission(**{**fields, field: value})  # type: ignore[arg-type]
+
+    def test_decision(self) -> None:
+        """A decision built from strings is the one built from enums, and explains itself."""
+        reason = Reason("not_connected", "bo is not connected", "message")
+        plain = Decision(
+            action="message", allowed=False, state="stranger", at="2026-01-01T00:00:00Z",
+            policy="etiquette", reasons=[reason], suggestions=["connect"],
+        )  # fmt: skip
+        typed = Decision(
+            action=Action.MESSAGE, allowed=False, state=RelationshipState.STRANGER, at=self.T,
+            policy="etiquette", reasons=(reason,), suggestions=(Action.CONNECT,),
+        )  # fmt: skip
+
+        assert typed == plain
+        assert plain.action is Action.MESSAGE
+        assert plain.suggestions == (Action.CONNECT,)
+        assert plain.to_dict() == typed.to_dict()
+        assert plain.explain() == typed.explain()
+        with pytest.raises(InvalidInteraction, match="action"):
+            Decision(action="spam", allowed=False, state="stranger", at=self.T, policy="p")
+
+    def test_opt_out_transition_screening_and_undeliverable(self) -> None:
+        """The other values with enum fields take the string values too."""
+        assert OptOut(Purpose.MARKETING, Channel.SMS, self.T, "i1") == OptOut(
+            "marketing", "sms", "2026-01-01T00:00:00Z", "i1"
+        )
+        assert Transition(
+            (RelationshipState.STRANGER,), RelationshipState.CONNECTED,
+            InteractionKind.CONNECTION_ACCEPTED, Direction.INBOUND,
+        ) == Transition(["stranger"], "connected", "connection_accepted", "inbound")  # fmt: skip
+        screening = Screening("message", "2026-01-01T00:00:00Z", ["bo"], {}, {})
+        assert screening == Screening(Action.MESSAGE, self.T, ("bo",), {}, {})
+        relationship = Relationship(sender="ana", contact="bo", undeliverable={"email"})
+        assert relationship.undeliverable == frozenset({Channel.EMAIL})

@@ -6,14 +6,24 @@ from __future__ import annotations
 
 import enum
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Self
 
 import attrs
 
 from ._time import format_instant
-from ._values import Action, RelationshipState, enum_value, instant_value
+from ._values import (
+    Action,
+    RelationshipState,
+    enum_value,
+    instant_value,
+    to_action,
+    to_actions,
+    to_instant,
+    to_optional_instant,
+    to_state,
+)
 
 
 __all__ = [
@@ -108,6 +118,14 @@ class Reason:
         )
 
 
+def _to_reasons(value: Iterable[Reason]) -> tuple[Reason, ...]:
+    return tuple(value)
+
+
+def _to_strings(value: Iterable[str]) -> tuple[str, ...]:
+    return tuple(value)
+
+
 class _Pending:
     """
     The base of `Decision`: a slot for the work that completes a decision a guard defers.
@@ -152,16 +170,16 @@ class Decision(_Pending):
         group: The group decided for, if any.
     """
 
-    action: Action
+    action: Action = attrs.field(converter=to_action)
     allowed: bool
-    state: RelationshipState
-    at: datetime
+    state: RelationshipState = attrs.field(converter=to_state)
+    at: datetime = attrs.field(converter=to_instant)
     policy: str
-    reasons: tuple[Reason, ...] = ()
-    warnings: tuple[Reason, ...] = ()
-    obligations: tuple[str, ...] = ()
-    retry_at: datetime | None = None
-    suggestions: tuple[Action, ...] = ()
+    reasons: tuple[Reason, ...] = attrs.field(default=(), converter=_to_reasons)
+    warnings: tuple[Reason, ...] = attrs.field(default=(), converter=_to_reasons)
+    obligations: tuple[str, ...] = attrs.field(default=(), converter=_to_strings)
+    retry_at: datetime | None = attrs.field(default=None, converter=to_optional_instant)
+    suggestions: tuple[Action, ...] = attrs.field(default=(), converter=to_actions)
     decision_id: str | None = None
     sender: str | None = None
     contact: str | None = None
@@ -273,8 +291,9 @@ class Decision(_Pending):
 # slotted class sets each field through object.__setattr__, which looks the
 # name up again for every field; setting the slots through their member
 # descriptors does the same work in about half the time. Neither class has
-# validators, converters (but Reason's str on `code`, which make_reason's
-# callers honour) or a post-init hook, so the result is the same value.
+# validators or a post-init hook, and the guards give every field as its
+# converter would leave it (Reason's `code` a plain str, the times aware and
+# in UTC, the collections tuples), so the result is the same value.
 _new = object.__new__
 _getattribute = object.__getattribute__
 _FIELD_NAMES = frozenset(field.name for field in attrs.fields(Decision))

@@ -8,11 +8,12 @@ and the behaviour of the code cannot drift apart.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Literal
 
 import attrs
 
-from ._values import Direction, InteractionKind, RelationshipState
+from ._values import Direction, InteractionKind, RelationshipState, enum_value, to_state
 from .exceptions import InvalidRequest
 
 
@@ -21,6 +22,18 @@ __all__ = ["TRANSITIONS", "Transition", "state_diagram"]
 _S = RelationshipState
 _K = InteractionKind
 _IN = Direction.INBOUND
+
+
+def _to_states(value: Iterable[object]) -> tuple[RelationshipState, ...]:
+    return tuple(map(to_state, value))
+
+
+def _to_kind(value: object) -> InteractionKind | None:
+    return None if value is None else enum_value(InteractionKind, "trigger", value)
+
+
+def _to_direction(value: object) -> Direction | None:
+    return None if value is None else enum_value(Direction, "direction", value)
 
 
 @attrs.frozen
@@ -36,10 +49,10 @@ class Transition:
         condition: A further condition in words, shown on the diagram.
     """
 
-    source: tuple[RelationshipState, ...]
-    target: RelationshipState
-    trigger: InteractionKind | None
-    direction: Direction | None = None
+    source: tuple[RelationshipState, ...] = attrs.field(converter=_to_states)
+    target: RelationshipState = attrs.field(converter=to_state)
+    trigger: InteractionKind | None = attrs.field(converter=_to_kind)
+    direction: Direction | None = attrs.field(default=None, converter=_to_direction)
     condition: str = ""
 
     @property

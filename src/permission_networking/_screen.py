@@ -26,7 +26,7 @@ from ._jurisdiction import policy_for
 from ._relationship import Relationship
 from ._rules import Codes, Request
 from ._time import Instant
-from ._values import Action, Channel, PurposeLike
+from ._values import Action, Channel, PurposeLike, to_action, to_instant
 from .exceptions import InvalidRequest
 
 
@@ -34,6 +34,10 @@ if TYPE_CHECKING:
     from ._policy import Policy
 
 __all__ = ["Screening", "screen"]
+
+
+def _to_contacts(value: Iterable[str]) -> tuple[str, ...]:
+    return tuple(value)
 
 
 @attrs.frozen
@@ -51,9 +55,9 @@ class Screening:
         counts: Reason code to how many denials carry it.
     """
 
-    action: Action
-    at: datetime
-    allowed: tuple[str, ...]
+    action: Action = attrs.field(converter=to_action)
+    at: datetime = attrs.field(converter=to_instant)
+    allowed: tuple[str, ...] = attrs.field(converter=_to_contacts)
     denied: Mapping[str, Decision] = attrs.field(hash=False)
     counts: Mapping[str, int] = attrs.field(hash=False)
 

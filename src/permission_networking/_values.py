@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import enum
 
-from collections.abc import Mapping
-from datetime import datetime
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
 from types import MappingProxyType
 from typing import Any, ClassVar, Self, TypeAlias, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -304,6 +304,81 @@ def instant_value(field: str, value: object) -> datetime:
         return parse_instant(value)
     except (TypeError, ValueError) as e:
         raise InvalidInteraction(field, value, str(e)) from None
+
+
+# Converters of the public values' fields, so that every constructor that
+# takes an enum also takes its string value, and refuses a naive time.
+
+
+def to_instant(value: object) -> datetime:
+    """
+    Converter: an aware `datetime` or ISO 8601 string, as an aware UTC `datetime`.
+    """
+    if type(value) is datetime and value.tzinfo is UTC:
+        return value
+    return instant_value("time", value)
+
+
+def to_optional_instant(value: object) -> datetime | None:
+    """
+    Converter: as `to_instant`, with None kept.
+    """
+    return None if value is None else to_instant(value)
+
+
+def to_action(value: object) -> Action:
+    """
+    Converter: an `Action` or its string value.
+    """
+    return enum_value(Action, "action", value)
+
+
+def to_actions(value: Iterable[object]) -> tuple[Action, ...]:
+    """
+    Converter: actions or their string values, as a tuple.
+    """
+    return tuple(enum_value(Action, "action", action) for action in value)
+
+
+def to_state(value: object) -> RelationshipState:
+    """
+    Converter: a `RelationshipState` or its string value.
+    """
+    return enum_value(RelationshipState, "state", value)
+
+
+def to_channel(value: object) -> Channel | None:
+    """
+    Converter: a `Channel` or its string value; None kept (every channel, or unknown).
+    """
+    if value is None or type(value) is Channel:
+        return value
+    return enum_value(Channel, "channel", value)
+
+
+def to_channels(value: Iterable[object]) -> frozenset[Channel]:
+    """
+    Converter: channels or their string values, as a frozenset.
+    """
+    return frozenset(enum_value(Channel, "channel", channel) for channel in value)
+
+
+def to_purpose(value: object) -> PurposeLike:
+    """
+    Converter: a purpose, a `Purpose` when it is a well-known one.
+    """
+    return value if type(value) is Purpose else purpose_value("purpose", value)
+
+
+def to_optional_purpose(value: object) -> PurposeLike | None:
+    """
+    Converter: as `to_purpose`, with None kept (every purpose).
+    """
+    return None if value is None else to_purpose(value)
+
+
+def _to_basis(value: object) -> Basis:
+    return enum_value(Basis, "basis", value)
 
 
 def _text(field: str, value: object, *, optional: bool = False) -> str | None:
@@ -626,14 +701,14 @@ class Permission:
         evidence: How it was obtained.
     """
 
-    purpose: PurposeLike
-    channel: Channel | None
-    basis: Basis
+    purpose: PurposeLike = attrs.field(converter=to_purpose)
+    channel: Channel | None = attrs.field(converter=to_channel)
+    basis: Basis = attrs.field(converter=_to_basis)
     grantor: str
-    granted_at: datetime
-    confirmed_at: datetime | None = None
-    expires_at: datetime | None = None
-    withdrawn_at: datetime | None = None
+    granted_at: datetime = attrs.field(converter=to_instant)
+    confirmed_at: datetime | None = attrs.field(default=None, converter=to_optional_instant)
+    expires_at: datetime | None = attrs.field(default=None, converter=to_optional_instant)
+    withdrawn_at: datetime | None = attrs.field(default=None, converter=to_optional_instant)
     group: str | None = None
     source: str | None = None
     evidence: Evidence | None = None
