@@ -12,6 +12,7 @@ import pytest
 from permission_networking import Interaction, InvalidRequest, cli
 from permission_networking.cli import main
 from permission_networking.stores import SQLiteStore
+from zips import zip_encrypted
 
 
 FIXTURES = Path(__file__).parent.parent / "importers" / "fixtures"
@@ -166,6 +167,21 @@ class TestImport:
             :2
         ]
         assert {"source": "linkedin", "read": 6, "new": 0} == json.loads(second[1])
+
+    @pytest.mark.parametrize("source", ["linkedin", "mailchimp"])
+    def test_an_unreadable_zip_is_one_line_and_exit_2(
+        self, capsys: pytest.CaptureFixture[str], tmp_path: Path, source: str
+    ) -> None:
+        """An export zip that asks for a password ends with one line, exit status 2."""
+        files = sorted(LINKEDIN_2023.iterdir()) if source == "linkedin" else MAILCHIMP_2024
+        archive = zip_encrypted(files, tmp_path / "export.zip")
+        db = str(tmp_path / "crm.db")
+
+        code, out, err = run(capsys, "import", source, str(archive), "--sender", "acme", "--db", db)
+
+        assert (2, "") == (code, out)
+        assert 1 == len(err.splitlines())
+        assert "encrypted" in err
 
     def test_jsonl_is_imported_whole_or_not_at_all(
         self, capsys: pytest.CaptureFixture[str], tmp_path: Path

@@ -22,6 +22,7 @@ from permission_networking import (
 )
 from permission_networking.importers import read_linkedin_export
 from permission_networking.importers.linkedin import canonical_profile_url
+from zips import zip_encrypted
 
 
 FIXTURES = Path(__file__).parent / "fixtures" / "linkedin"
@@ -448,13 +449,19 @@ class TestMatching:
     def test_rows_without_a_person_and_repeated_rows_give_one_or_nothing(
         self, tmp_path: Path
     ) -> None:
-        """An invitation without a name gives nothing; a row repeated in the file gives one interaction."""
+        """An invitation without a person gives nothing; a row repeated in the file gives one.
+
+        Without a name, or with the name LinkedIn gives every hidden member,
+        a row names no one.
+        """
         path = tmp_path / "Invitations.csv"
         path.write_text(
             "From,To,Sent At,Message,Direction\n"
             'Jordan Pike,,"1/2/26, 9:00 AM",,OUTGOING\n'
             'Jordan Pike,Jo Doe,"1/3/26, 9:00 AM",Hi,OUTGOING\n'
-            'Jordan Pike,Jo Doe,"1/3/26, 9:00 AM",Hi,OUTGOING\n',
+            'Jordan Pike,Jo Doe,"1/3/26, 9:00 AM",Hi,OUTGOING\n'
+            'LinkedIn Member,Jordan Pike,"1/4/26, 9:00 AM",,INCOMING\n'
+            'Jordan Pike,LinkedIn Member,"1/5/26, 9:00 AM",,OUTGOING\n',
             encoding="utf-8",
         )
 
@@ -569,6 +576,14 @@ class TestBadInput:
         archive.write_bytes(bytes(data))
 
         with pytest.raises(ImportFormatError, match="cannot read the zip archive"):
+            read_linkedin_export(archive)
+
+    def test_an_encrypted_zip_is_refused(self, tmp_path: Path) -> None:
+        """A zip that asks for a password is an export this reader cannot read."""
+        folder = FIXTURES / "Basic_LinkedInDataExport_10-21-2023"
+        archive = zip_encrypted(sorted(folder.iterdir()), tmp_path / "export.zip")
+
+        with pytest.raises(ImportFormatError, match=r"cannot read the zip archive.*encrypted"):
             read_linkedin_export(archive)
 
     def test_a_connections_file_without_its_header_is_refused(self, tmp_path: Path) -> None:

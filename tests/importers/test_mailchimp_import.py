@@ -17,6 +17,7 @@ from permission_networking import (
     replay,
 )
 from permission_networking.importers import read_mailchimp_export
+from zips import zip_encrypted
 
 
 FIXTURES = Path(__file__).parent / "fixtures" / "mailchimp"
@@ -366,4 +367,11 @@ class TestBadInput:
         archive.write_bytes(bytes(data))
 
         with pytest.raises(ImportFormatError, match="cannot read the zip archive"):
+            read_mailchimp_export(archive, sender="acme")
+
+    def test_an_encrypted_zip_is_refused(self, tmp_path: Path) -> None:
+        """A zip that asks for a password is an export this reader cannot read."""
+        archive = zip_encrypted(era_files("2024"), tmp_path / "export.zip")
+
+        with pytest.raises(ImportFormatError, match=r"cannot read the zip archive.*encrypted"):
             read_mailchimp_export(archive, sender="acme")

@@ -9,6 +9,8 @@ import hashlib
 import io
 import json
 import os
+import zipfile
+import zlib
 
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime
@@ -20,11 +22,28 @@ from permission_networking._values import Interaction
 from permission_networking.exceptions import ImportFormatError
 
 
-__all__ = ["Row", "StrPath", "Table", "decode", "make_interaction", "parse_utc", "read_table"]
+__all__ = [
+    "ZIP_ERRORS",
+    "Row",
+    "StrPath",
+    "Table",
+    "decode",
+    "make_interaction",
+    "parse_utc",
+    "read_table",
+]
 
 StrPath: TypeAlias = str | os.PathLike[str]
 """
 A file system path: a `str` or a `pathlib.Path`.
+"""
+
+
+ZIP_ERRORS = (zipfile.BadZipFile, OSError, EOFError, RuntimeError, zlib.error)
+"""
+What reading a zip archive may raise for a file that cannot be read as one: not a
+zip, truncated or corrupt, encrypted (RuntimeError), or compressed with a method
+this Python lacks (NotImplementedError, a RuntimeError).
 """
 
 

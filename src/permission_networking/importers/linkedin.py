@@ -38,6 +38,7 @@ from permission_networking._values import Channel, Direction, Interaction, Inter
 from permission_networking.exceptions import ImportFormatError, InvalidRequest
 
 from ._common import (
+    ZIP_ERRORS,
     Row,
     StrPath,
     Table,
@@ -219,7 +220,7 @@ def _from_zip(archive: Path) -> dict[str, tuple[str, str]]:
             for key, (_, member) in chosen.items():
                 where = f"{archive}/{member}"
                 found[key] = (where, decode(where, zf.read(member)))
-    except (zipfile.BadZipFile, OSError, EOFError) as e:
+    except ZIP_ERRORS as e:
         raise ImportFormatError(os.fspath(archive), f"cannot read the zip archive ({e})") from None
     return found
 
@@ -386,9 +387,14 @@ class _Reader:
     def resolve(self, name: str, url: str | None) -> str | None:
         """
         Return the contact id of a person: their profile URL, else their full name.
+
+        None for a hidden member ("LinkedIn Member") without a URL: the name
+        is the same for everyone LinkedIn hides, so it names no one.
         """
         if url is not None:
             return url
+        if name.casefold() == _HIDDEN_MEMBER:
+            return None
         urls = self.urls_by_name.get(name.casefold(), set())
         if len(urls) == 1:
             return next(iter(urls))

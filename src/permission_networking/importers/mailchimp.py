@@ -29,6 +29,7 @@ from permission_networking._values import Channel, Evidence, Interaction, Intera
 from permission_networking.exceptions import ImportFormatError, InvalidRequest
 
 from ._common import (
+    ZIP_ERRORS,
     Row,
     StrPath,
     Table,
@@ -117,7 +118,7 @@ def _files(path: StrPath) -> list[tuple[str, str]]:
                 for m in members
                 if not m.startswith("__MACOSX/")
             ]
-    except (zipfile.BadZipFile, OSError, EOFError) as e:
+    except ZIP_ERRORS as e:
         raise ImportFormatError(where, f"cannot read the zip archive ({e})") from None
     if not files:
         raise ImportFormatError(where, f"expected {_EXPECTED}; the zip holds no CSV file")
