@@ -3,8 +3,10 @@ The command line: ``permission-networking`` (also ``python -m permission_network
 
 Every subcommand takes ``--db FILE`` (default ``permission_networking.db``
 in the working directory) and ``--json``. Exit status: 0 when allowed or
-done, 1 when denied (``check``, ``explain``) or when problems were found
-(``verify``), 2 on bad input, with a one-line message on stderr.
+done, 1 when denied (``check``) or when problems were found (``verify``), 2
+on bad input, with a one-line message on stderr. ``explain`` is done when it
+has explained, allowed or denied; ``receipt`` for a pair without an active
+permission is bad input.
 """
 
 from __future__ import annotations
@@ -247,7 +249,7 @@ def _cmd_explain(args: argparse.Namespace) -> int:
         _print_json({**decision.to_dict(), "explanation": decision.explain()})
     else:
         print(decision.explain())
-    return 0 if decision.allowed else 1
+    return 0
 
 
 def _cmd_screen(args: argparse.Namespace) -> int:
@@ -397,11 +399,8 @@ def _cmd_receipt(args: argparse.Namespace) -> int:
     found = [p for p in relationship.permissions if wanted(p)]
     if not found:
         what = "" if args.purpose is None else f" for {args.purpose}"
-        print(
-            f"{PROG} receipt: {args.contact} has given {args.sender} no active permission{what}",
-            file=sys.stderr,
-        )
-        return 1
+        msg = f"{args.contact} has given {args.sender} no active permission{what}"
+        raise _UsageError(msg)
     if len(found) > 1:
         keys = "; ".join(
             f"{p.purpose} on {p.channel or 'every channel'}" + (f" in {p.group}" if p.group else "")

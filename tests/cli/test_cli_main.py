@@ -304,7 +304,7 @@ class TestCheck:
     def test_explain_prints_the_decision_in_prose(
         self, capsys: pytest.CaptureFixture[str], db: str
     ) -> None:
-        """Explain prints Decision.explain and exits like check."""
+        """Explain prints Decision.explain, and exits 0 whether it allows or denies."""
         code, out, _ = run(
             capsys, "explain", OWNER, AMARA, "send_marketing", "--policy", "etiquette", "--db", db
         )
@@ -321,7 +321,7 @@ class TestCheck:
             db,
         )
 
-        assert 1 == code
+        assert 0 == code
         assert f"send_marketing {OWNER} -> {AMARA}: denied" in out
         assert "[no_consent]" in out
         assert 0 == as_json[0]
@@ -562,16 +562,17 @@ class TestReceipt:
         assert json.loads(first[1])["consentReceiptID"] == json.loads(second[1])["consentReceiptID"]
         assert "GB" == json.loads(second[1])["jurisdiction"]
 
-    def test_no_active_permission_exits_1(
+    def test_no_active_permission_is_bad_input(
         self, capsys: pytest.CaptureFixture[str], db: str
     ) -> None:
-        """A contact who withdrew has no permission to give a receipt for."""
+        """A contact who withdrew has no permission to give a receipt for: one line, status 2."""
         code, out, err = run(
             capsys, "receipt", "acme", "linus@example.de", "--policy-url", "https://x.example",
             *CONTROLLER, "--purpose", "marketing", "--db", db,
         )  # fmt: skip
 
-        assert (1, "") == (code, out)
+        assert (2, "") == (code, out)
+        assert 1 == len(err.splitlines())
         assert "no active permission for marketing" in err
 
     def test_several_permissions_need_a_choice(
@@ -608,7 +609,7 @@ class TestReceipt:
             db,
         )
 
-        assert 1 == code
+        assert 2 == code
         assert "no active permission" in err
         assert 2 == code2
         assert "2 active permissions (marketing on every channel; sales on every channel)" in err2
@@ -693,7 +694,7 @@ class TestDiagramAndDemo:
 
         assert 0 == code
         assert f"The stories are kept in {db}." in out
-        assert 1 == explained[0]
+        assert 0 == explained[0]
         assert "[consent_withdrawn]" in explained[1]
 
     def test_the_demo_as_json(self, capsys: pytest.CaptureFixture[str]) -> None:
