@@ -338,6 +338,36 @@ class TestGroup:
 
         assert ["not_introduced", "no_owner_permission"] == codes(decision)
 
+    @pytest.mark.parametrize("granted_on", ["other", "group", "linkedin"])
+    @pytest.mark.parametrize("asked_on", [None, "group"])
+    def test_the_owner_permission_is_for_the_group_whatever_its_channel(
+        self, connected: Log, granted_on: str, asked_on: str | None
+    ) -> None:
+        """The owner's permission for the group counts on any channel it was given on."""
+        log = connected.add("group_introduced", 1, group="founders").inbound(
+            "opt_in_granted", 2, purpose="group_promotion", group="founders", channel=granted_on
+        )
+
+        allowed = check(
+            log.relationship(), "promote_in_group", at=day(3), group="founders", channel=asked_on
+        )
+        elsewhere = check(log.relationship(), "promote_in_group", at=day(3), group="makers")
+
+        assert allowed
+        assert ["not_introduced", "no_owner_permission"] == codes(elsewhere)
+
+    def test_a_withdrawn_owner_permission_does_not_count(self, connected: Log) -> None:
+        """Once the owner opts out of group promotion, promoting there is denied again."""
+        log = (
+            connected.add("group_introduced", 1, group="founders")
+            .inbound("opt_in_granted", 2, purpose="group_promotion", group="founders")
+            .inbound("opt_out", 3, purpose="group_promotion")
+        )
+
+        decision = check(log.relationship(), "promote_in_group", at=day(4), group="founders")
+
+        assert ["no_owner_permission"] == codes(decision)
+
 
 class TestDecision:
     def test_retry_at_is_none_when_one_reason_does_not_lapse(self) -> None:

@@ -610,23 +610,22 @@ def quiet_hours(
 
 
 def _owner_allows(
-    rel: Relationship,
-    at: datetime,
-    channel: Channel | None,
-    purpose: PurposeLike | None,
-    group: str | None,
+    rel: Relationship, at: datetime, purpose: PurposeLike | None, group: str | None
 ) -> bool:
+    # The owner's permission is for the group: the channel it was given on
+    # (a message, the group itself, every channel) does not narrow it.
     if group is None or not rel.permissions:
         return False
+    purpose = purpose or Purpose.GROUP_PROMOTION
     return any(
-        p.group == group and p.grantor == rel.contact and p.is_active(at)
-        for p in _covering(rel, at, channel, purpose or Purpose.GROUP_PROMOTION)
+        p.purpose == purpose and p.group == group and p.grantor == rel.contact and p.is_active(at)
+        for p in rel.permissions
     )
 
 
 @denied_when(
     Deny(_NOT_INTRODUCED, "group is None or group not in rel.groups_introduced"),
-    Deny(_NO_OWNER_PERMISSION, "not _owner_allows(rel, at, channel, purpose, group)"),
+    Deny(_NO_OWNER_PERMISSION, "not _owner_allows(rel, at, purpose, group)"),
 )
 def _group(rel: Relationship, req: Request, policy: Policy) -> Sequence[Reason]:
     group = req.group
@@ -641,7 +640,7 @@ def _group(rel: Relationship, req: Request, policy: Policy) -> Sequence[Reason]:
                 "group",
             )
         )
-    if not _owner_allows(rel, req.at, req.channel, req.purpose, group):
+    if not _owner_allows(rel, req.at, req.purpose, group):
         found.append(
             make_reason(
                 _NO_OWNER_PERMISSION,
