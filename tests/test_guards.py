@@ -439,6 +439,21 @@ class TestDecision:
 
         assert field == e.value.field
 
+    @pytest.mark.parametrize("policy", ["etiquette", 3, Policy.etiquette().rules])
+    def test_policy_must_be_a_policy(self, connected: Log, policy: object) -> None:
+        """Check, require, screen and a store's check refuse what is not a Policy, naming it."""
+        relationship = connected.relationship()
+        with pn.MemoryStore() as store:
+            for guard in (
+                lambda: check(relationship, "message", policy=policy),  # type: ignore[arg-type]
+                lambda: require(relationship, "message", policy=policy),  # type: ignore[arg-type]
+                lambda: screen([relationship], "message", policy=policy),  # type: ignore[arg-type]
+                lambda: store.check("ana", "bo", "message", policy=policy),  # type: ignore[arg-type]
+            ):
+                with pytest.raises(InvalidRequest, match="expected a Policy") as e:
+                    guard()
+                assert "policy" == e.value.field
+
     def test_relationship_must_be_a_relationship(self) -> None:
         """Check refuses what is not a Relationship."""
         with pytest.raises(InvalidRequest, match="relationship"):

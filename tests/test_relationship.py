@@ -20,6 +20,7 @@ from permission_networking import (
     Evidence,
     Interaction,
     InvalidInteraction,
+    InvalidRequest,
     Purpose,
     Relationship,
     RelationshipState,
@@ -123,6 +124,24 @@ class TestApply:
 
 
 class TestStates:
+    def test_a_time_may_be_an_iso_string(self, log: Log) -> None:
+        """state_at and permissions_at take an ISO 8601 string with an offset, as the guards do."""
+        rel = log.inbound("opt_in_granted", 0, purpose="marketing").relationship()
+        text = day(1).isoformat()
+
+        assert rel.state_at(day(1)) is rel.state_at(text) is S.OPTED_IN
+        assert rel.permissions_at(day(1)) == rel.permissions_at(text) == rel.permissions
+
+    @pytest.mark.parametrize("at", ["noon", "2026-03-02T09:00:00", datetime(2026, 3, 2), 3])  # noqa: DTZ001
+    def test_a_naive_or_unknown_time_is_refused(self, log: Log, at: object) -> None:
+        """A naive time, or no time at all, raises InvalidRequest naming at."""
+        rel = log.inbound("message", 0).relationship()
+
+        for query in (rel.state_at, rel.permissions_at):
+            with pytest.raises(InvalidRequest) as e:
+                query(at)  # type: ignore[arg-type]
+            assert "at" == e.value.field
+
     def test_outbound_alone_does_not_raise_the_state(self, log: Log) -> None:
         """Messages, pitches and requests from the sender leave a stranger a stranger."""
         for n, kind in enumerate(["connection_requested", "message", "pitch", "ask", "comment"]):

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from functools import partial
-from typing import TYPE_CHECKING, Final, NamedTuple, Protocol, TypeAlias
+from typing import Final, NamedTuple, Protocol, TypeAlias
 
 from ._conditions import (
     Entries,
@@ -29,6 +29,7 @@ from ._decision import (
     set_pending,
 )
 from ._jurisdiction import policy_for
+from ._policy import Policy
 from ._relationship import Relationship
 from ._rules import (
     CONDITIONS,
@@ -46,9 +47,6 @@ from ._time import Instant, now, parse_instant
 from ._values import Action, Channel, Purpose, PurposeLike, enum_value, purpose_value
 from .exceptions import InvalidInteraction, InvalidRequest, PermissionDenied
 
-
-if TYPE_CHECKING:
-    from ._policy import Policy
 
 __all__ = [
     "can_add_to_list",
@@ -631,7 +629,7 @@ def check(  # noqa: PLR0913
             if channel is None and purpose is None and group is None
             else (action, channel, purpose, group)
         ]
-    except (KeyError, TypeError):
+    except (KeyError, TypeError, AttributeError):
         prepared, passes, purp, grp, obligations = _prepared(
             action, channel, purpose, group, policy
         )
@@ -669,6 +667,8 @@ def _prepared(
     group: str | None,
     policy: Policy,
 ) -> _Entry:
+    if not isinstance(policy, Policy):
+        raise InvalidRequest("policy", policy, "expected a Policy, e.g. Policy.etiquette()")
     request = make_request(action, _EPOCH, channel, purpose, group)
     plan = _plans(policy)[request.action]
     passes, codes = compiled(plan, request.channel)
@@ -752,7 +752,10 @@ def prepare(request: Request, policy: Policy) -> Prepared:
         if request.channel is None and request.purpose is None and (request.group is None)
         else (request.action, request.channel, request.purpose, request.group)
     )
-    entry = policy._guards.get(key)  # noqa: SLF001
+    try:
+        entry = policy._guards.get(key)  # noqa: SLF001
+    except AttributeError:
+        entry = None
     if entry is None:
         entry = _prepared(request.action, request.channel, request.purpose, request.group, policy)
     return entry[0]

@@ -13,7 +13,7 @@ from typing import Any, Final, Self, cast
 import attrs
 
 from ._machine import kinds_where
-from ._time import Duration, Instant, format_instant
+from ._time import Duration, Instant, format_instant, parse_instant
 from ._values import (
     COMMERCIAL_PURPOSES,
     Basis,
@@ -33,7 +33,7 @@ from ._values import (
     to_instant,
     to_optional_purpose,
 )
-from .exceptions import ConflictError, InvalidInteraction
+from .exceptions import ConflictError, InvalidInteraction, InvalidRequest
 
 
 __all__ = ["DEFAULT_ENGAGEMENT_TTL", "OptOut", "Relationship", "extend", "replay"]
@@ -128,6 +128,14 @@ class OptOut:
             instant_value("at", data["at"]),
             data["source"],
         )
+
+
+def _query_at(at: object) -> datetime:
+    # The time a query of a relationship is asked for, or InvalidRequest.
+    try:
+        return parse_instant(at)
+    except (TypeError, ValueError) as e:
+        raise InvalidRequest("at", at, str(e)) from None
 
 
 def _to_permissions(value: Iterable[Permission]) -> tuple[Permission, ...]:
@@ -238,18 +246,23 @@ class Relationship:
         return self.state_at(self.as_of)
 
     def state_at(
-        self, at: datetime, *, engagement_ttl: Duration = DEFAULT_ENGAGEMENT_TTL
+        self, at: Instant, *, engagement_ttl: Duration = DEFAULT_ENGAGEMENT_TTL
     ) -> RelationshipState:
         """
         Return the state at *at*: engagement goes cold, permissions expire.
 
         Engagement counts for *engagement_ttl* after the last signal; guards
-        pass their policy's.
+        pass their policy's. *at* is an aware `datetime` or an ISO 8601
+        string with an offset.
 
-        >>> from datetime import UTC
-        >>> Relationship(sender="ana", contact="bo").state_at(datetime(2026, 1, 1, tzinfo=UTC))
+        >>> Relationship(sender="ana", contact="bo").state_at("2026-01-01T00:00:00Z")
         <RelationshipState.STRANGER: 'stranger'>
+
+        Raises:
+            InvalidRequest: *at* is naive or not a time.
         """
+        if type(at) is not datetime or at.tzinfo is None:
+            at = _query_at(at)
         for permission in self.permissions:
             if permission.purpose in COMMERCIAL_PURPOSES and permission.is_active(at):
                 return _OPTED_IN
@@ -263,13 +276,19 @@ class Relationship:
 
     def permissions_at(
         self,
-        at: datetime,
+        at: Instant,
         purpose: PurposeLike | None = None,
         channel: Channel | str | None = None,
     ) -> tuple[Permission, ...]:
         """
         Return the permissions active at *at*, for *purpose* and covering *channel* when given.
+
+        Raises:
+            InvalidRequest: *at* is naive or not a time.
+            InvalidInteraction: *channel* is not a channel.
         """
+        if type(at) is not datetime or at.tzinfo is None:
+            at = _query_at(at)
         if channel is not None:
             channel = enum_value(Channel, "channel", channel)
         return tuple(
