@@ -12,6 +12,9 @@ from types import MappingProxyType
 
 import pytest
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from permission_networking import (
     Action,
     Basis,
@@ -403,3 +406,91 @@ class TestConstructorsTakeStrings:
         assert screening == Screening(Action.MESSAGE, self.T, ("bo",), {}, {})
         relationship = Relationship(sender="ana", contact="bo", undeliverable={"email"})
         assert relationship.undeliverable == frozenset({Channel.EMAIL})
+
+
+_TIMES = st.datetimes(
+    min_value=datetime(2000, 1, 1),  # noqa: DTZ001
+    max_value=datetime(2100, 1, 1),  # noqa: DTZ001
+    timezones=st.sampled_from([UTC, timezone(timedelta(hours=-5)), timezone(timedelta(hours=9))]),
+)
+_TEXT = st.text(min_size=1, max_size=8)
+_EVIDENCE = st.builds(
+    Evidence,
+    _TEXT,
+    st.none() | _TIMES,
+    st.none() | st.text(max_size=8).filter(bool),
+    st.none() | _TEXT,
+)
+_PERMISSIONS = st.builds(
+    Permission,
+    purpose=st.sampled_from(list(Purpose)) | _TEXT,
+    channel=st.none() | st.sampled_from(list(Channel)),
+    basis=st.sampled_from(list(Basis)),
+    grantor=_TEXT,
+    granted_at=_TIMES,
+    confirmed_at=st.none() | _TIMES,
+    expires_at=st.none() | _TIMES,
+    withdrawn_at=st.none() | _TIMES,
+    group=st.none() | _TEXT,
+    source=st.none() | _TEXT,
+    evidence=st.none() | _EVIDENCE,
+)
+
+
+class TestPermissionFromDict:
+    """A permission reads back from what to_dict writes, checked either way."""
+
+    @given(_PERMISSIONS)
+    def test_what_to_dict_writes_reads_back_equal(self, permission: Permission) -> None:
+        """The dict as written, and the same dict read by the checked path, give the permission."""
+        written = json.loads(json.dumps(permission.to_dict()))
+
+        read = Permission.from_dict(written)
+        checked = Permission.from_dict(MappingProxyType(written))
+
+        assert permission == read == checked
+        assert type(read.purpose) is type(checked.purpose)
+        assert read.to_dict() == permission.to_dict()
+
+    @pytest.mark.parametrize(
+        ("change", "message"),
+        [
+            ({"granted_at": None}, "granted_at"),
+            ({"granted_at": "2026-01-01T00:00:00"}, "granted_at"),
+            ({"channel": "pigeon"}, "channel"),
+            ({"basis": "assumed"}, "basis"),
+            ({"grantor": ""}, "grantor"),
+            ({"purpose": ""}, "purpose"),
+            ({"group": 3}, "group"),
+            (
+                {"evidence": {"method": "", "captured_at": None, "text": None, "source": None}},
+                "method",
+            ),
+            ({"evidence": {"method": "web_form", "ip": "1.2.3.4"}}, "unknown keys"),
+            ({"colour": "red"}, "unknown keys"),
+        ],
+    )
+    def test_anything_else_is_checked_and_refused(
+        self, change: dict[str, object], message: str
+    ) -> None:
+        """A dict that is not as written goes through the checks, which name what is wrong."""
+        written = Permission(
+            purpose="marketing", channel="email", basis="express", grantor="bo",
+            granted_at=datetime(2026, 1, 1, tzinfo=UTC),
+        ).to_dict()  # fmt: skip
+
+        with pytest.raises(InvalidInteraction, match=message):
+            Permission.from_dict({**written, **change})
+
+    def test_a_time_with_another_offset_is_read_in_utc(self) -> None:
+        """A time written with another offset is converted, as the checked path does."""
+        granted = datetime(2026, 1, 1, 9, tzinfo=timezone(timedelta(hours=2)))
+        data = Permission(
+            purpose="sales", channel=None, basis="express", grantor="bo", granted_at=granted
+        ).to_dict()
+        data["granted_at"] = granted.isoformat()
+
+        read = Permission.from_dict(data)
+
+        assert read.granted_at == granted
+        assert read.granted_at.tzinfo is UTC
