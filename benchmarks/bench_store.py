@@ -9,7 +9,8 @@ table of another file (same journal mode and synchronous setting), one
 transaction per batch. On the full store, `relationship()` is timed against a
 raw point select of the same pair's row on the same file, and `perform`
 (decide and record in one write transaction) against a raw write
-transaction that reads one row and inserts one.
+transaction that reads one row and inserts one. Beside them, reading and
+writing the snapshot of a pair with consent is timed against its JSON alone.
 """
 
 from __future__ import annotations
@@ -29,9 +30,9 @@ from pathlib import Path
 from typing import Any
 
 from harness import Row, Size, compare, micro
-from workload import DAY0, SENDER
+from workload import DAY0, SENDER, stage_relationship
 
-from permission_networking import Interaction
+from permission_networking import Interaction, Relationship
 
 
 _KINDS = (
@@ -158,13 +159,64 @@ def _recording(size: Size, order: str, ours: list[float], theirs: list[float]) -
     return recording("SQLiteStore", case, ours, theirs, target=50_000, details=details)
 
 
+def snapshots(size: Size) -> list[Row]:
+    """
+    Time reading and writing the snapshot of a pair with consent, against its JSON alone.
+
+    The pair opted in to marketing by email and to sales, each with its
+    evidence: what a store keeps for most pairs of a consent-based list.
+    Reading is `Relationship.from_dict` of the decoded snapshot, against
+    ``json.loads`` of its text; writing is `Relationship.to_dict`, against
+    ``json.dumps`` of what it gives.
+    """
+    relationship = stage_relationship("opted_in")
+    written = relationship.to_dict()
+    text = json.dumps(written)
+    namespace = {
+        "Relationship": Relationship,
+        "relationship": relationship,
+        "json": json,
+        "written": written,
+        "text": text,
+    }
+    times = compare(
+        {
+            "read": "Relationship.from_dict(written)",
+            "loads": "json.loads(text)",
+            "write": "relationship.to_dict()",
+            "dumps": "json.dumps(written)",
+        },
+        namespace,
+        size,
+    )
+    case = "a pair's snapshot with two permissions and their evidence"
+    return [
+        Row(
+            "snapshots",
+            f"Relationship.from_dict, {case}",
+            micro(times["read"]),
+            "us",
+            times["read"] / times["loads"],
+            "json.loads of its text",
+        ),
+        Row(
+            "snapshots",
+            f"Relationship.to_dict, {case}",
+            micro(times["write"]),
+            "us",
+            times["write"] / times["dumps"],
+            "json.dumps of its dict",
+        ),
+    ]
+
+
 def store(size: Size) -> list[Row]:
     """
     Fill a `SQLiteStore` and time recording, reading and performing on it.
     """
     from permission_networking.stores import SQLiteStore  # noqa: PLC0415
 
-    rows: list[Row] = []
+    rows: list[Row] = snapshots(size)
     with tempfile.TemporaryDirectory() as tmp:
         raw_path = Path(tmp) / "raw.db"
         store_path = Path(tmp) / "store.db"

@@ -50,6 +50,7 @@ def test_every_benchmark_reports_rows(suite: ModuleType) -> None:
         "check vs history length",
         "replay",
         "screen",
+        "snapshots",
         "SQLiteStore",
     } | ({"PostgresStore"} if postgres_configured() else set()) == groups
     for row in rows:
