@@ -10,6 +10,7 @@ import pickle
 from datetime import UTC, datetime, timedelta, timezone
 from types import MappingProxyType
 
+import attrs
 import pytest
 
 from hypothesis import given
@@ -177,6 +178,15 @@ class TestInteraction:
     def test_other_kinds_default_to_outbound(self) -> None:
         """Every other kind defaults to outbound."""
         assert Direction.OUTBOUND is make("message").direction
+
+    def test_contact_only_names_the_seven_kinds_the_contact_alone_does(self) -> None:
+        """InteractionKind.contact_only holds for the spec's seven kinds, and no other."""
+        expected = {
+            "inquiry", "purchase", "refusal", "complaint",
+            "opt_in_granted", "opt_in_confirmed", "opt_out",
+        }  # fmt: skip
+
+        assert expected == {kind.value for kind in InteractionKind if kind.contact_only}
 
     def test_opt_in_needs_a_purpose(self) -> None:
         """An opt_in_granted without a purpose is refused."""
@@ -481,6 +491,23 @@ class TestPermissionFromDict:
 
         with pytest.raises(InvalidInteraction, match=message):
             Permission.from_dict({**written, **change})
+
+    def test_a_subclass_reads_through_the_checks_into_itself(self) -> None:
+        """A subclass of Permission gets an instance of itself, equal in every field."""
+
+        @attrs.frozen
+        class Marked(Permission):
+            pass
+
+        written = Permission(
+            purpose="sales", channel=None, basis="express", grantor="bo",
+            granted_at=datetime(2026, 1, 1, tzinfo=UTC),
+        ).to_dict()  # fmt: skip
+
+        read = Marked.from_dict(written)
+
+        assert type(read) is Marked
+        assert attrs.astuple(read) == attrs.astuple(Permission.from_dict(written))
 
     def test_a_time_with_another_offset_is_read_in_utc(self) -> None:
         """A time written with another offset is converted, as the checked path does."""
