@@ -128,8 +128,16 @@ def _store(args: argparse.Namespace, *, create: bool = False) -> Iterator[SQLite
             f"({PROG} import linkedin EXPORT.zip) or pass --db FILE"
         )
         raise _UsageError(msg)
-    with SQLiteStore(path) as store:
-        yield store
+    created = create and not Path(path).exists()
+    try:
+        with SQLiteStore(path) as store:
+            yield store
+    except BaseException:
+        if created:
+            # Bad input changes nothing: not even an empty database is left behind.
+            for leftover in (path, f"{path}-wal", f"{path}-shm", f"{path}-journal"):
+                Path(leftover).unlink(missing_ok=True)
+        raise
 
 
 def _when(at: datetime) -> str:

@@ -199,6 +199,41 @@ class TestImport:
         with SQLiteStore(db) as store:
             assert [] == store.history("ana", "bo")
 
+    def test_a_refused_import_leaves_no_new_database(
+        self, capsys: pytest.CaptureFixture[str], tmp_path: Path
+    ) -> None:
+        """An import the store refuses (one id with two contents) creates no database file."""
+        db = tmp_path / "crm.db"
+        first = Interaction("j1", "ana", "bo", "inquiry", "2026-03-01T10:00:00Z")
+        other = Interaction("j1", "ana", "bo", "purchase", "2026-03-01T10:00:00Z")
+        path = tmp_path / "log.jsonl"
+        path.write_text(
+            "".join(json.dumps(i.to_dict()) + "\n" for i in (first, other)), encoding="utf-8"
+        )
+
+        code, _, err = run(capsys, "import", "jsonl", str(path), "--db", str(db))
+
+        assert 2 == code
+        assert "j1" in err
+        assert [] == sorted(tmp_path.glob("crm.db*"))
+
+    def test_a_refused_import_keeps_an_existing_database(
+        self, capsys: pytest.CaptureFixture[str], tmp_path: Path
+    ) -> None:
+        """Into a database already there, a refused import stores nothing and keeps the file."""
+        db = str(tmp_path / "crm.db")
+        with SQLiteStore(db) as store:
+            store.record(Interaction("j1", "ana", "bo", "inquiry", "2026-03-01T10:00:00Z"))
+        other = Interaction("j1", "ana", "bo", "purchase", "2026-03-01T10:00:00Z")
+        path = tmp_path / "log.jsonl"
+        path.write_text(json.dumps(other.to_dict()) + "\n", encoding="utf-8")
+
+        code, _, _ = run(capsys, "import", "jsonl", str(path), "--db", db)
+
+        assert 2 == code
+        with SQLiteStore(db) as store:
+            assert ["inquiry"] == [i.kind.value for i in store.history("ana", "bo")]
+
     def test_a_jsonl_file_is_imported(
         self, capsys: pytest.CaptureFixture[str], tmp_path: Path
     ) -> None:
