@@ -493,6 +493,50 @@ class TestBoundGuards:
 
 
 class TestRulesAndPolicies:
+    @pytest.mark.parametrize("actions", ["message", Action.MESSAGE, ["message"], {"message"}])
+    def test_a_rule_names_its_actions_by_value_or_string(
+        self, connected: Log, actions: object
+    ) -> None:
+        """One action as a string is that action, not its letters; a rule of it runs."""
+
+        def deny(rel: Relationship, req: Request, policy: Policy) -> Sequence[Reason]:
+            return (Reason("not_engaged", "no", "mine"),)
+
+        rule = Rule("mine", actions, deny)  # type: ignore[arg-type]
+        decision = check(
+            connected.relationship(), "message", at=day(1), policy=Policy("p", rules=[rule])
+        )
+
+        assert frozenset({Action.MESSAGE}) == rule.actions
+        assert ["not_engaged"] == codes(decision)
+
+    @pytest.mark.parametrize(
+        ("fields", "field"),
+        [
+            ({"actions": ["mesage"]}, "actions"),
+            ({"actions": []}, "actions"),
+            ({"actions": 3}, "actions"),
+            ({"name": ""}, "name"),
+            ({"name": None}, "name"),
+            ({"check": None}, "check"),
+            ({"obligations": "include_unsubscribe"}, "obligations"),
+        ],
+    )
+    def test_a_rule_refuses_what_would_never_run(
+        self, fields: dict[str, object], field: str
+    ) -> None:
+        """An unknown action, no action, no name or a check that is not a function is refused."""
+
+        def fine(rel: Relationship, req: Request, policy: Policy) -> Sequence[Reason]:
+            return ()
+
+        arguments: dict[str, object] = {"name": "mine", "actions": ["message"], "check": fine}
+
+        with pytest.raises(InvalidRequest) as raised:
+            Rule(**{**arguments, **fields})  # type: ignore[arg-type]
+
+        assert field == raised.value.field
+
     def test_failing_rule_denies_with_rule_error(self, connected: Log) -> None:
         """A rule that raises denies with rule_error: never allow on error."""
 

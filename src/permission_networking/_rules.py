@@ -14,7 +14,8 @@ from zoneinfo import ZoneInfo
 import attrs
 
 from ._conditions import Checked, Conditions, Denial, compile_rule
-from ._values import Action, Channel, Purpose, PurposeLike
+from ._values import Action, Channel, Purpose, PurposeLike, enum_value
+from .exceptions import InvalidInteraction, InvalidRequest
 
 
 if TYPE_CHECKING:
@@ -241,8 +242,38 @@ def denial_test(check: RuleCheck) -> DenialTest | None:
     return test
 
 
-def _actions(value: Iterable[Action]) -> frozenset[Action]:
-    return frozenset(value)
+def _actions(value: Action | str | Iterable[Action | str]) -> frozenset[Action]:
+    # One action, or several; a plain string is one action, never its letters.
+    if isinstance(value, str):
+        value = (value,)
+    try:
+        actions = frozenset(enum_value(Action, "actions", action) for action in value)
+    except TypeError:
+        raise InvalidRequest(
+            "actions", value, "expected actions, e.g. ('message', 'pitch')"
+        ) from None
+    except InvalidInteraction as e:
+        raise InvalidRequest("actions", e.value, str(e).split(": ", 1)[-1]) from None
+    if not actions:
+        raise InvalidRequest("actions", value, "a rule applies to at least one action")
+    return actions
+
+
+def _named(_rule: Rule, attribute: attrs.Attribute[str], value: object) -> None:
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidRequest(attribute.name, value, "a rule is named by a non-empty string")
+
+
+def _callable(_rule: Rule, attribute: attrs.Attribute[RuleCheck], value: object) -> None:
+    if not callable(value):
+        raise InvalidRequest(attribute.name, value, "expected a function of (rel, req, policy)")
+
+
+def _callable_or_none(
+    _rule: Rule, attribute: attrs.Attribute[ObligationCheck | None], value: object
+) -> None:
+    if value is not None:
+        _callable(_rule, attribute, value)  # type: ignore[arg-type]
 
 
 @attrs.frozen
@@ -259,10 +290,10 @@ class Rule:
             allowed; None for nothing.
     """
 
-    name: str
+    name: str = attrs.field(validator=_named)
     actions: frozenset[Action] = attrs.field(converter=_actions)
-    check: RuleCheck
-    obligations: ObligationCheck | None = None
+    check: RuleCheck = attrs.field(validator=_callable)
+    obligations: ObligationCheck | None = attrs.field(default=None, validator=_callable_or_none)
 
 
 def is_electronic(channel: Channel | None) -> bool:

@@ -429,7 +429,8 @@ def _cmd_receipt(args: argparse.Namespace) -> int:
 
 
 def _cmd_forget(args: argparse.Namespace) -> int:
-    with _store(args, create=True) as store:
+    # Never create the database: a mistyped --db would erase nothing and say it did.
+    with _store(args) as store:
         erased = store.forget(args.contact)
     if args.json:
         _print_json({"contact": args.contact, "erased": erased})

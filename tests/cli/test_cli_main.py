@@ -544,6 +544,18 @@ class TestVerifyAndForget:
         assert "do_not_contact" in after[1]
         assert text[1].startswith("erased 0 interactions with ada@example.com;")
 
+    def test_forget_refuses_a_database_that_is_not_there(
+        self, capsys: pytest.CaptureFixture[str], tmp_path: Path
+    ) -> None:
+        """A mistyped --db is bad input: forget does not erase in a new, empty file."""
+        typo = tmp_path / "crm-typo.db"
+
+        code, out, err = run(capsys, "forget", "ada@example.com", "--db", str(typo))
+
+        assert (2, "") == (code, out)
+        assert f"no database at {typo}" in err
+        assert not typo.exists()
+
 
 class TestReceipt:
     def test_a_receipt_from_options(self, capsys: pytest.CaptureFixture[str], db: str) -> None:
