@@ -63,3 +63,25 @@ def test_bad_items_are_refused() -> None:
     """An item that is not a Relationship raises InvalidRequest."""
     with pytest.raises(InvalidRequest, match="relationships"):
         screen(["bo"], "message")  # type: ignore[list-item]
+
+
+def test_a_contact_that_comes_again_keeps_its_first_denial_counted_once() -> None:
+    """Two senders' relationships with one contact, both denied: one entry, counted once."""
+    blocked = Log(contact="bo").inbound("message", 0).inbound("blocked", 1).relationship()
+    stranger = Log(sender="cy", contact="bo").relationship()
+
+    result = screen([blocked, stranger, blocked], "message", at=day(2))
+
+    assert () == result.allowed
+    assert ["bo"] == list(result.denied)
+    first = check(blocked, "message", at=day(2))
+    assert first == result.denied["bo"]
+    assert dict.fromkeys(first.codes, 1) == dict(result.counts)
+    assert 1 == len(result)
+
+
+def test_an_allowed_contact_is_listed_each_time_it_comes() -> None:
+    """Finding repeated allowed contacts is left to the caller, as the docstring says."""
+    engaged = Log(contact="bo").inbound("connection_accepted", 0).relationship()
+
+    assert ("bo", "bo") == screen([engaged, engaged], "message", at=day(2)).allowed

@@ -111,8 +111,8 @@ def merge_screenings(screenings: Iterable[Screening]) -> Screening:
     Given in partition order, the result equals what `screen` returns for
     the partitions' relationships one after another: the allowed contacts
     in that order, the denied ones in the order each was first denied (a
-    contact denied again keeps its latest decision, as in `screen`), and the
-    counts added up.
+    contact denied again keeps its first decision, counted once, as in
+    `screen`), and the counts added up.
 
     Args:
         screenings: The partitions' screenings, in partition order, e.g. the
@@ -145,9 +145,17 @@ def merge_screenings(screenings: Iterable[Screening]) -> Screening:
                 "screen them all with the same action and at=",
             )
         allowed.extend(item.allowed)
-        denied.update(item.denied)
         for code, count in item.counts.items():
             counts[code] = counts.get(code, 0) + count
+        for contact, decision in item.denied.items():
+            if contact not in denied:
+                denied[contact] = decision
+                continue
+            # Denied in an earlier partition too: that denial stands, counted once.
+            for code in decision.codes:
+                counts[code] -= 1
+                if not counts[code]:
+                    del counts[code]
     return Screening(
         first.action,
         first.at,

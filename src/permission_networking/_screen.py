@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime
+from functools import partial
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, TypeAlias
 
@@ -45,7 +46,7 @@ class Screening:
     """
     The outcome of `screen`: who may be contacted, who not and why.
 
-    ``len(screening)`` is how many relationships were screened.
+    ``len(screening)`` is how many contacts were screened: ``len(allowed) + len(denied)``.
 
     Attributes:
         action: The action screened.
@@ -106,6 +107,13 @@ def screen(  # noqa: PLR0913
     denied contact's decision is built when it is first looked up in
     `Screening.denied`; until then the screening holds its relationship.
 
+    An audience holds each contact once, as one sender's relationships do.
+    A contact that comes again keeps its first denial, counted once; an
+    allowed one is listed each time it comes, since finding repeats would
+    cost every screening a set of its allowed contacts (most of its time).
+    Screen several senders' audiences apart, and deduplicate an audience
+    that may repeat a contact; `Store.screen` does.
+
     Args:
         relationships: The audience, consumed once.
         action: The action.
@@ -140,55 +148,69 @@ def screen(  # noqa: PLR0913
             chosen = by_jurisdiction.get(jurisdiction)
             if chosen is None:
                 chosen = by_jurisdiction[jurisdiction] = _shared(request, policy_for(jurisdiction))
-        prepared, codes_of, obligations, depends = chosen
+        prepared, codes_of, given = chosen
         try:
             codes = codes_of(relationship, at, purpose, group)
         except Exception:  # noqa: BLE001
             # Rule by rule, so that only a failing rule says rule_error.
             codes = denying_codes(relationship, request, prepared.plan.tests)
+        if not codes and (given is None or given(relationship)):
+            keep(relationship.contact)
+            continue
+        contact = relationship.contact
+        if contact in denied:
+            continue  # its first denial stands, counted once
         if codes:
             # The decision is built when first looked up: until then a denied
             # contact costs the screening its relationship, and no new object.
-            denied[relationship.contact] = relationship
-        elif (
-            obligations is None
-            or (depends is not None and not depends(relationship))
-            or _obligations_given(relationship, request, obligations)
-        ):
-            keep(relationship.contact)
-            continue
+            denied[contact] = relationship
         else:
             decision = obliged(relationship, at, prepared)
-            denied[relationship.contact] = decision
+            denied[contact] = decision
             codes = decision.codes
         tally[codes] = tally.get(codes, 0) + 1
-    counts: dict[str, int] = {}
-    for codes, count in tally.items():
-        for code in codes:
-            counts[code] = counts.get(code, 0) + count
     return Screening(
         request.action,
         at,
         tuple(allowed),
         _Denied(denied, request, policy),
-        MappingProxyType(counts),
+        MappingProxyType(_counts(tally)),
     )
 
 
+def _counts(tally: Mapping[Codes, int]) -> dict[str, int]:
+    # How many denials carry each code, from how many carry each tuple of codes.
+    counts: dict[str, int] = {}
+    for codes, count in tally.items():
+        for code in codes:
+            counts[code] = counts.get(code, 0) + count
+    return counts
+
+
 _Shared: TypeAlias = tuple[
-    Prepared, "Callable[..., Codes]", "Rules | None", "Callable[[Relationship], bool] | None"
+    Prepared, "Callable[..., Codes]", "Callable[[Relationship], bool] | None"
 ]
 
 
 def _shared(request: Request, policy: Policy) -> _Shared:
-    # The prepared request, its fused conditions, the obliging rules to ask
-    # for each allowed relationship (None when none oblige, or their
-    # obligations are the same for everyone), and the test of the
-    # relationships they must be asked for when they usually need not be.
+    # The prepared request, its fused conditions, and whether a relationship
+    # the conditions allow is given its obligations without a rule failing:
+    # None when that holds for everyone (no rule obliges, or every obligation
+    # is the same for everyone and was worked out once).
     prepared = prepare(request, policy)
-    obligations = None if prepared.obligations is not None else prepared.plan.obligations
+    if prepared.obligations is not None:
+        return (prepared, prepared.codes, None)
+    rules = prepared.plan.obligations
     usual = prepared.usual
-    return (prepared, prepared.codes, obligations, None if usual is None else usual[1])
+    if usual is None:
+        return (prepared, prepared.codes, partial(_obligations_given, request=request, rules=rules))
+    depends = usual[1]
+
+    def given(relationship: Relationship) -> bool:
+        # Asked only for the relationships the obligations depend on.
+        return not depends(relationship) or _obligations_given(relationship, request, rules)
+
+    return (prepared, prepared.codes, given)
 
 
 def _obligations_given(relationship: Relationship, request: Request, rules: Rules) -> bool:

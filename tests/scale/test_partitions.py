@@ -70,7 +70,7 @@ def test_merged_partitions_equal_one_screen(
 ) -> None:
     """Screening the partitions and merging them equals screening the audience, repeats included."""
     people = [contact_at(stage, f"c{n}") for n, stage in enumerate(stages)]
-    # A contact may appear twice (the same id at another stage): screen keeps the latest decision.
+    # A contact may appear twice (the same id at another stage): its first denial stands.
     people += [contact_at(STAGES[n % len(STAGES)], f"c{n}") for n in repeats if n < len(people)]
     parts = chunks(people, [cut for cut in cuts if cut <= len(people)])
 
