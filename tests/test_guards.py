@@ -18,6 +18,7 @@ import permission_networking as pn
 from permission_networking import (
     Action,
     Decision,
+    InvalidInteraction,
     InvalidRequest,
     PermissionDenied,
     Policy,
@@ -407,6 +408,44 @@ class TestDecision:
         assert not bool(decision)
         assert decision.decision_id is None
 
+    @pytest.mark.parametrize(
+        ("change", "field"),
+        [
+            ({"allowed": "false"}, "allowed"),
+            ({"allowed": None}, "allowed"),
+            ({"policy": None}, "policy"),
+            ({"reasons": None}, "reasons"),
+            ({"reasons": [1]}, "reason"),
+            ({"reasons": [{"code": "x"}]}, "reason"),
+            ({"suggestions": ["poke"]}, "suggestions"),
+            ({"obligations": [3]}, "obligations"),
+            ({"sender": 5}, "sender"),
+            ({"verdict": "yes"}, "decision"),
+        ],
+    )
+    def test_from_dict_refuses_what_to_dict_never_writes(
+        self, connected: Log, change: dict[str, object], field: str
+    ) -> None:
+        """A value of the wrong type, or a key missing or unknown, raises InvalidInteraction."""
+        written = check(connected.relationship(), "ask_favor", at=day(1)).to_dict()
+
+        with pytest.raises(InvalidInteraction) as raised:
+            Decision.from_dict({**written, **change})
+
+        assert field == raised.value.field
+
+    def test_from_dict_names_a_missing_key(self, connected: Log) -> None:
+        """A decision, a reason or an opt-out without a required key says which."""
+        written = check(connected.relationship(), "ask_favor", at=day(1)).to_dict()
+        del written["allowed"]
+
+        with pytest.raises(InvalidInteraction, match="missing keys: allowed"):
+            Decision.from_dict(written)
+        with pytest.raises(InvalidInteraction, match="missing keys: code, message, rule"):
+            Reason.from_dict({})
+        with pytest.raises(InvalidInteraction, match="missing keys: at, channel, purpose, source"):
+            pn.OptOut.from_dict({})
+
     def test_check_takes_strings(self, connected: Log) -> None:
         """Actions, channels and times may be given as strings."""
         decision = check(connected.relationship(), "message", at="2026-03-03T09:00:00Z",
@@ -427,6 +466,8 @@ class TestDecision:
             ({"group": ""}, "group"),
             ({"at": "noon"}, "at"),
             ({"at": "2026-03-02T09:00:00"}, "at"),
+            ({"at": "9999-12-31T23:00:00-05:00"}, "at"),
+            ({"at": "0001-01-01T01:00:00+05:00"}, "at"),
         ],
     )
     def test_bad_arguments_raise(self, connected: Log, kw: dict[str, object], field: str) -> None:

@@ -16,14 +16,17 @@ from ._time import format_instant
 from ._values import (
     Action,
     RelationshipState,
+    check_keys,
     enum_value,
     instant_value,
+    required_text,
     to_action,
     to_actions,
     to_instant,
     to_optional_instant,
     to_state,
 )
+from .exceptions import InvalidInteraction
 
 
 __all__ = [
@@ -108,12 +111,16 @@ class Reason:
     def from_dict(cls, data: Mapping[str, Any]) -> Self:
         """
         Build a reason from the output of `to_dict`.
+
+        Raises:
+            InvalidInteraction: A key is missing or unknown, or a value is invalid.
         """
+        check_keys("reason", data, required=_REASON_REQUIRED, allowed=_REASON_KEYS)
         until = data.get("until")
         return cls(
-            data["code"],
-            data["message"],
-            data["rule"],
+            required_text("code", data["code"]),
+            _string("message", data["message"]),
+            _string("rule", data["rule"]),
             None if until is None else instant_value("until", until),
         )
 
@@ -263,28 +270,73 @@ class Decision(_Pending):
     def from_dict(cls, data: Mapping[str, Any]) -> Self:
         """
         Build a decision from the output of `to_dict`.
+
+        Raises:
+            InvalidInteraction: A key is missing or unknown, or a value is invalid.
         """
+        check_keys("decision", data, required=_DECISION_REQUIRED, allowed=_DECISION_KEYS)
+        allowed = data["allowed"]
+        if type(allowed) is not bool:
+            raise InvalidInteraction("allowed", allowed, "expected true or false")
         retry_at = data.get("retry_at")
         return cls(
             action=enum_value(Action, "action", data["action"]),
-            allowed=bool(data["allowed"]),
+            allowed=allowed,
             state=enum_value(RelationshipState, "state", data["state"]),
             at=instant_value("at", data["at"]),
-            policy=data["policy"],
-            reasons=tuple(Reason.from_dict(r) for r in data.get("reasons", ())),
-            warnings=tuple(Reason.from_dict(r) for r in data.get("warnings", ())),
-            obligations=tuple(data.get("obligations", ())),
+            policy=_string("policy", data["policy"]),
+            reasons=tuple(Reason.from_dict(r) for r in _items("reasons", data)),
+            warnings=tuple(Reason.from_dict(r) for r in _items("warnings", data)),
+            obligations=tuple(_string("obligations", o) for o in _items("obligations", data)),
             retry_at=None if retry_at is None else instant_value("retry_at", retry_at),
             suggestions=tuple(
-                enum_value(Action, "suggestions", a) for a in data.get("suggestions", ())
+                enum_value(Action, "suggestions", a) for a in _items("suggestions", data)
             ),
-            decision_id=data.get("decision_id"),
-            sender=data.get("sender"),
-            contact=data.get("contact"),
-            channel=data.get("channel"),
-            purpose=data.get("purpose"),
-            group=data.get("group"),
+            decision_id=_optional_text("decision_id", data),
+            sender=_optional_text("sender", data),
+            contact=_optional_text("contact", data),
+            channel=_optional_text("channel", data),
+            purpose=_optional_text("purpose", data),
+            group=_optional_text("group", data),
         )
+
+
+_REASON_REQUIRED = frozenset({"code", "message", "rule"})
+_REASON_KEYS = _REASON_REQUIRED | {"until"}
+_DECISION_REQUIRED = frozenset({"action", "allowed", "state", "at", "policy"})
+_DECISION_KEYS = _DECISION_REQUIRED | {
+    "reasons",
+    "warnings",
+    "obligations",
+    "retry_at",
+    "suggestions",
+    "decision_id",
+    "sender",
+    "contact",
+    "channel",
+    "purpose",
+    "group",
+}
+
+
+def _items(field: str, data: Mapping[str, Any]) -> list[Any] | tuple[Any, ...]:
+    # A list field of a decision's dict, which may be left out.
+    value = data.get(field, ())
+    if type(value) not in {list, tuple}:
+        raise InvalidInteraction(field, value, "expected a list")
+    return value  # type: ignore[no-any-return]
+
+
+def _optional_text(field: str, data: Mapping[str, Any]) -> str | None:
+    value = data.get(field)
+    return None if value is None else _string(field, value)
+
+
+def _string(field: str, value: object) -> str:
+    # Any string, as a value may hold it: a message or a name may be empty.
+    if type(value) is not str:
+        raise InvalidInteraction(field, value, "expected a string")
+    return value
 
 
 # A guard builds a Decision for every check. attrs' __init__ of a frozen

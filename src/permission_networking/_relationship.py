@@ -25,9 +25,11 @@ from ._values import (
     Purpose,
     PurposeLike,
     RelationshipState,
+    check_keys,
     enum_value,
     instant_value,
     purpose_value,
+    required_text,
     to_channel,
     to_channels,
     to_instant,
@@ -119,15 +121,22 @@ class OptOut:
     def from_dict(cls, data: Mapping[str, Any]) -> Self:
         """
         Build an `OptOut` from the output of `to_dict`.
+
+        Raises:
+            InvalidInteraction: A key is missing or unknown, or a value is invalid.
         """
+        check_keys("opt_out", data, required=_OPT_OUT_KEYS, allowed=_OPT_OUT_KEYS)
         purpose = data["purpose"]
         channel = data["channel"]
         return cls(
             None if purpose is None else purpose_value("purpose", purpose),
             None if channel is None else enum_value(Channel, "channel", channel),
             instant_value("at", data["at"]),
-            data["source"],
+            required_text("source", data["source"]),
         )
+
+
+_OPT_OUT_KEYS = frozenset({"purpose", "channel", "at", "source"})
 
 
 def _query_at(at: object) -> datetime:

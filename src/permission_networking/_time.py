@@ -52,7 +52,11 @@ def parse_instant(value: object) -> datetime:
     if parsed.tzinfo is None or parsed.utcoffset() is None:
         msg = "a time without a UTC offset is ambiguous; give an offset or Z"
         raise ValueError(msg)
-    return parsed.astimezone(UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:
+        msg = "out of range: in UTC it falls before year 1 or after year 9999"
+        raise ValueError(msg) from None
 
 
 def format_instant(value: datetime) -> str:

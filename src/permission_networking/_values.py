@@ -389,6 +389,13 @@ def _text(field: str, value: object, *, optional: bool = False) -> str | None:
     return value
 
 
+def required_text(field: str, value: object) -> str:
+    """
+    Return *value* if it is a non-empty string, else raise `InvalidInteraction` naming *field*.
+    """
+    return _required_text(field, value)
+
+
 def _required_text(field: str, value: object) -> str:
     text = _text(field, value)
     assert text is not None  # noqa: S101
@@ -455,6 +462,15 @@ class Evidence:
 
 
 _EVIDENCE_KEYS = frozenset({"method", "captured_at", "text", "source"})
+
+
+def check_keys(
+    field: str, data: object, *, required: frozenset[str] | set[str], allowed: frozenset[str]
+) -> None:
+    """
+    Raise `InvalidInteraction` naming *field* unless *data* is a mapping with exactly such keys.
+    """
+    _check_keys(field, data, required=required, allowed=allowed)
 
 
 def _check_keys(

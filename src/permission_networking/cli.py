@@ -369,7 +369,12 @@ def _controller(args: argparse.Namespace) -> Controller:
                 "give the controller either as --controller FILE.json or as --controller-* options"
             )
             raise _UsageError(msg)
-        data = json.loads(Path(args.controller).read_text(encoding="utf-8"))
+        try:
+            data = json.loads(Path(args.controller).read_text(encoding="utf-8"))
+        except (ValueError, RecursionError) as e:
+            # JSONDecodeError and UnicodeDecodeError are ValueErrors.
+            msg = f"--controller {args.controller}: not a JSON file ({e})"
+            raise _UsageError(msg) from None
         if not isinstance(data, dict):
             msg = f"--controller {args.controller}: expected a JSON object with name, contact, email, address, phone"
             raise _UsageError(msg)

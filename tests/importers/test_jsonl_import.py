@@ -81,6 +81,14 @@ class TestBadLines:
         ("bad", "match"),
         [
             ("{oops", "not JSON"),
+            ("[" * 100_000, "nested too deeply"),
+            (
+                (
+                    '{"id": "x", "sender": "a", "contact": "b", "kind": "message", '
+                    '"at": "9999-12-31T23:00:00-05:00"}'
+                ),
+                "out of range",
+            ),
             ("[1, 2]", "a JSON list; expected an object"),
             ('{"id": "x"}', "not a valid interaction: interaction="),
             (

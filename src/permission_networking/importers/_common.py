@@ -182,7 +182,11 @@ def parse_utc(text: str) -> datetime:
     parsed = datetime.fromisoformat(value)
     if parsed.tzinfo is None:
         return parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:
+        msg = f"{text!r} is out of range: in UTC it falls before year 1 or after year 9999"
+        raise ValueError(msg) from None
 
 
 def make_interaction(prefix: str, identity: Sequence[str] = (), **fields: Any) -> Interaction:

@@ -56,6 +56,10 @@ def read_jsonl(path: StrPath) -> Iterator[Interaction]:
                     f"not JSON ({e.msg}); expected one interaction object per line",
                     line=number,
                 ) from None
+            except RecursionError:
+                raise ImportFormatError(
+                    where, "JSON nested too deeply for an interaction", line=number
+                ) from None
             if not isinstance(data, dict):
                 raise ImportFormatError(
                     where,
