@@ -497,3 +497,68 @@ class TestSerialisation:
         data = {k: v for k, v in rel.to_dict().items() if written == "in full" or v is not None}
 
         assert rel == Relationship.from_dict(data)
+
+
+class TestFieldsAreChecked:
+    """A relationship holds what a fold gives: built by hand or read from a dict, it is checked."""
+
+    @pytest.mark.parametrize(
+        ("field", "value"),
+        [
+            ("referral_available", "false"),
+            ("do_not_contact", 0),
+            ("unanswered", "lots"),
+            ("unanswered", -1),
+            ("gives", True),
+            ("introducer", 5),
+            ("timezone", ""),
+            ("sender", ""),
+            ("contact", None),
+            ("connected_at", "yesterday"),
+            ("undeliverable", "email"),
+            ("groups_introduced", [""]),
+            ("permissions", 5),
+            ("opt_outs", [{}]),
+        ],
+    )
+    def test_from_dict_refuses_a_value_of_the_wrong_kind(self, field: str, value: object) -> None:
+        """A value to_dict never writes raises InvalidInteraction; it never reaches a guard."""
+        written = replay([], sender="ana", contact="bo").to_dict()
+
+        with pytest.raises(InvalidInteraction):
+            Relationship.from_dict({**written, field: value})
+
+    def test_a_string_flag_does_not_pass_for_true(self) -> None:
+        """'false' is not read as True: under CASL it would have made an unused introduction."""
+        written = (
+            Log().inbound("introduced", 0, metadata={"introducer": "cy"}).relationship().to_dict()
+        )
+        written["referral_available"] = "false"
+
+        with pytest.raises(InvalidInteraction, match="referral_available"):
+            Relationship.from_dict(written)
+
+    @pytest.mark.parametrize(
+        "fields",
+        [
+            {"sender": None},
+            {"contact": 5},
+            {"unanswered": None},
+            {"connected_at": "2026-01-01T00:00:00Z"},
+            {"connected_at": datetime(2026, 1, 1)},  # noqa: DTZ001
+            {"permissions": ["marketing"]},
+            {"groups_introduced": {""}},
+        ],
+    )
+    def test_the_constructor_refuses_what_a_fold_never_holds(
+        self, fields: dict[str, object]
+    ) -> None:
+        """Relationship(...) checks its fields as from_dict does."""
+        with pytest.raises(InvalidInteraction):
+            Relationship(**{"sender": "ana", "contact": "bo", **fields})  # type: ignore[arg-type]
+
+    @pytest.mark.parametrize("data", [None, "bo", 5])
+    def test_from_dict_refuses_what_is_not_a_mapping(self, data: object) -> None:
+        """Anything but a mapping raises InvalidInteraction."""
+        with pytest.raises(InvalidInteraction, match="expected a mapping"):
+            Relationship.from_dict(data)  # type: ignore[arg-type]

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from itertools import compress, count, islice
-from operator import attrgetter, eq, gt
+from operator import attrgetter, eq, gt, itemgetter
 from typing import Any, Final, Self, cast
 
 import attrs
@@ -245,6 +245,16 @@ class Relationship:
     as_of: datetime | None = None
     last_id: str | None = None
 
+    def __attrs_post_init__(self) -> None:
+        # A relationship built by hand (or by attrs.evolve) is checked here;
+        # the fold and from_dict build theirs through the slots, from values
+        # they checked themselves.
+        for name, value in zip(_FIELD_NAMES, _fields(self), strict=True):
+            _check_field(name, value)
+        _check_items("permissions", self.permissions, Permission)
+        _check_items("opt_outs", self.opt_outs, OptOut)
+        _check_groups(self.groups_introduced)
+
     @property
     def state(self) -> RelationshipState:
         """
@@ -371,6 +381,62 @@ _SCALAR_FIELDS = tuple(
 )
 _fields = attrgetter(*_FIELD_NAMES)
 
+# What each field that is neither a time nor a collection holds, as to_dict
+# writes it and the constructor takes it: a name, a counter, a flag, or a
+# text that may be missing.
+_NAMES: Final = frozenset({"sender", "contact"})
+_COUNTERS: Final = frozenset({"unanswered", "gives", "asks", "version"})
+_FLAGS: Final = frozenset({"referral_available", "do_not_contact"})
+_TEXTS: Final = frozenset({"introducer", "timezone", "jurisdiction", "last_id"})
+_COLLECTIONS: Final = frozenset({"undeliverable", "groups_introduced", "permissions", "opt_outs"})
+
+
+def _valid(name: str, value: object) -> bool:
+    # Whether *value* may be the relationship's field *name* (a time aware).
+    if name in _NAMES:
+        return type(value) is str and bool(value)
+    if name in _COUNTERS:
+        return type(value) is int and value >= 0
+    if name in _FLAGS:
+        return type(value) is bool
+    if name in _TEXTS:
+        return value is None or (type(value) is str and bool(value))
+    if name in _TIME_FIELDS:
+        return value is None or (isinstance(value, datetime) and value.utcoffset() is not None)
+    return True
+
+
+_EXPECTED: Final = {
+    **dict.fromkeys(_NAMES, "a non-empty string"),
+    **dict.fromkeys(_COUNTERS, "a whole number of at least 0"),
+    **dict.fromkeys(_FLAGS, "true or false"),
+    **dict.fromkeys(_TEXTS, "a non-empty string or None"),
+    **dict.fromkeys(_TIME_FIELDS, "an aware datetime or None"),
+}
+
+
+def _check_field(name: str, value: object) -> None:
+    if not _valid(name, value):
+        raise InvalidInteraction(name, value, f"expected {_EXPECTED[name]}")
+
+
+def _check_groups(groups: Iterable[object]) -> None:
+    for group in groups:
+        if type(group) is not str or not group:
+            raise InvalidInteraction("groups_introduced", group, "expected non-empty strings")
+
+
+def _check_list(name: str, value: object) -> None:
+    # A collection field of a dict, as to_dict writes it: a list (a tuple or set will do).
+    if type(value) not in {list, tuple, set, frozenset}:
+        raise InvalidInteraction(name, value, "expected a list")
+
+
+def _check_items(name: str, value: object, kind: type) -> None:
+    for item in value:  # type: ignore[attr-defined]
+        if not isinstance(item, kind):
+            raise InvalidInteraction(name, item, f"expected {kind.__name__} values")
+
 
 class _Fold:
     """
@@ -463,8 +529,8 @@ class _Fold:
         return fold
 
     def freeze(self) -> Relationship:
-        # As Relationship(...) would build it (it has no validators, and its
-        # converters leave what the fold holds as it is), through the slots'
+        # As Relationship(...) would build it (its checks pass what the fold
+        # holds, and its converters leave it as it is), through the slots'
         # descriptors: about twice as fast.
         relationship = _new(Relationship)
         for set_field, value in zip(_SCALAR_SETTERS, _scalars(self), strict=True):
@@ -804,6 +870,24 @@ _UNDELIVERABLE: Final = _INDEX["undeliverable"]
 _PERMISSIONS: Final = _INDEX["permissions"]
 _OPT_OUTS: Final = _INDEX["opt_outs"]
 _GROUPS_INTRODUCED: Final = _INDEX["groups_introduced"]
+_counters: Final = itemgetter(
+    *(_INDEX[name] for name in ("unanswered", "gives", "asks", "version"))
+)
+_texts: Final = itemgetter(*(_INDEX[name] for name in sorted(_TEXTS)))
+_TYPES: Final = tuple(
+    frozenset({str})
+    if name in _NAMES
+    else frozenset({int})
+    if name in _COUNTERS
+    else frozenset({bool})
+    if name in _FLAGS
+    else frozenset({str, type(None)})
+    if name in _TEXTS
+    else frozenset({list, tuple})
+    if name in _COLLECTIONS
+    else frozenset()
+    for name in _FIELD_NAMES
+)
 _fromisoformat = datetime.fromisoformat
 
 
@@ -863,6 +947,8 @@ def _checked(data: Mapping[str, Any]) -> dict[str, Any]:
     """
     Return the fields in *data*, as `Relationship.from_dict` reads it, by name; raise if one is invalid.
     """
+    if not isinstance(data, Mapping):
+        raise InvalidInteraction("relationship", data, "expected a mapping")
     for name in ("sender", "contact"):
         if name not in data:
             raise InvalidInteraction("relationship", name, "missing field")
@@ -872,17 +958,47 @@ def _checked(data: Mapping[str, Any]) -> dict[str, Any]:
             raise InvalidInteraction("relationship", name, "unknown field")
         if value is not None and name in _TIME_FIELDS:
             values[name] = instant_value(name, value)
-        elif name == "undeliverable":
-            values[name] = frozenset(enum_value(Channel, name, c) for c in value)
-        elif name == "groups_introduced":
-            values[name] = frozenset(value)
-        elif name == "permissions":
-            values[name] = tuple(Permission.from_dict(p) for p in value)
-        elif name == "opt_outs":
-            values[name] = tuple(OptOut.from_dict(o) for o in value)
+        elif name in _COLLECTIONS:
+            values[name] = _collection(name, value)
         else:
+            _check_field(name, value)
             values[name] = value
     return values
+
+
+def _written(values: list[Any]) -> bool:
+    """
+    Whether the fields in *values*, each of the type `Relationship.to_dict` writes, hold what it writes.
+    """
+    sender, contact = values[_SENDER], values[_CONTACT]
+    unanswered, gives, asks, version = _counters(values)
+    groups = values[_GROUPS_INTRODUCED]
+    return bool(
+        type(sender) is str  # not missing (attrs.NOTHING)
+        and type(contact) is str
+        and sender
+        and contact
+        and unanswered >= 0
+        and gives >= 0
+        and asks >= 0
+        and version >= 0
+        and "" not in _texts(values)
+        and (not groups or all(type(group) is str and group for group in groups))
+    )
+
+
+def _collection(name: str, value: object) -> object:
+    # A collection field of a dict, checked and converted as the constructor holds it.
+    _check_list(name, value)
+    assert isinstance(value, list | tuple | set | frozenset)  # noqa: S101
+    if name == "undeliverable":
+        return frozenset(enum_value(Channel, name, c) for c in value)
+    if name == "groups_introduced":
+        _check_groups(value)
+        return frozenset(value)
+    if name == "permissions":
+        return tuple(Permission.from_dict(p) for p in value)
+    return tuple(OptOut.from_dict(o) for o in value)
 
 
 def _as_written(data: Mapping[str, Any]) -> Relationship | None:
@@ -898,18 +1014,21 @@ def _as_written(data: Mapping[str, Any]) -> Relationship | None:
     try:
         for name, value in data.items():
             index = _INDEX[name]
-            if index in _TIME_INDEX_SET and value is not None:
-                instant = _fromisoformat(value)
-                if instant.tzinfo is not UTC:
-                    return None
-                values[index] = instant
-            else:
-                values[index] = value
+            if index in _TIME_INDEX_SET:
+                if value is not None:
+                    instant = _fromisoformat(value)
+                    if instant.tzinfo is not UTC:
+                        return None
+                    values[index] = instant
+                    continue
+            elif type(value) not in _TYPES[index]:
+                return None
+            values[index] = value
+        if not _written(values):
+            return None
         values[_UNDELIVERABLE] = frozenset(map(Channel, values[_UNDELIVERABLE]))
         values[_GROUPS_INTRODUCED] = frozenset(values[_GROUPS_INTRODUCED])
     except (KeyError, TypeError, ValueError):
-        return None
-    if values[_SENDER] is attrs.NOTHING or values[_CONTACT] is attrs.NOTHING:
         return None
     values[_PERMISSIONS] = tuple(Permission.from_dict(p) for p in values[_PERMISSIONS])
     values[_OPT_OUTS] = tuple(OptOut.from_dict(o) for o in values[_OPT_OUTS])
