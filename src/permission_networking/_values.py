@@ -381,11 +381,26 @@ def _to_basis(value: object) -> Basis:
     return enum_value(Basis, "basis", value)
 
 
+def encodable(text: str) -> bool:
+    """
+    Whether *text* can be written as UTF-8: it holds no lone surrogate.
+    """
+    if text.isascii():
+        return True
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _text(field: str, value: object, *, optional: bool = False) -> str | None:
     if value is None and optional:
         return None
     if not isinstance(value, str) or not value:
         raise InvalidInteraction(field, value, "expected a non-empty string")
+    if not encodable(value):
+        raise InvalidInteraction(field, value, "not text: it holds a lone surrogate")
     return value
 
 

@@ -276,3 +276,14 @@ class TestConcurrency:
         store.close()
         assert 1 == inherited.execute("SELECT count(*) FROM interactions").fetchone()[0]
         inherited.close()
+
+
+def test_a_database_that_refuses_writes_is_a_store_error(tmp_path: Path) -> None:
+    """A write the file refuses (read-only) is a StoreError saying so, and nothing is done."""
+    with SQLiteStore(tmp_path / "ro.db") as store:
+        store._connection().execute("PRAGMA query_only = ON")
+
+        with pytest.raises(StoreError, match=r"refused it.*readonly"):
+            store.record(Interaction("i1", "ana", "bo", "message", "2026-01-01T00:00:00Z"))
+
+        assert [] == store.history("ana", "bo")

@@ -5,6 +5,7 @@ The contract every store keeps: one suite, run against each backend.
 from __future__ import annotations
 
 import itertools
+import json
 import threading
 
 from collections.abc import Callable, Iterator
@@ -215,10 +216,12 @@ class TestRecord:
 
     def test_text_that_is_not_unicode_is_refused(self, store: Store) -> None:
         """
-        An interaction with a lone surrogate cannot be encoded, so it is refused.
+        An interaction whose metadata holds a lone surrogate cannot be encoded, so it is refused.
         """
+        note = make("a", "message", day(1), metadata={"note": "x\ud800"})
+
         with pytest.raises(InvalidInteraction, match="Unicode"):
-            store.record(make("a\ud800", "message", day(1)))
+            store.record(note)
 
         assert [] == list(store.relationships())
 
@@ -301,6 +304,24 @@ class TestRecord:
         """
         with pytest.raises(InvalidRequest):
             store.relationship(sender, contact, at=at)
+
+    def test_an_identifier_that_is_not_text_is_refused_alike(self, store: Store) -> None:
+        """
+        An id holding a lone surrogate (as json.loads can give) is refused by every store.
+        """
+        lone: str = json.loads('"\\ud800"')
+        calls: list[Callable[[], object]] = [
+            lambda: store.relationship("ana", lone),
+            lambda: store.history(lone, BO),
+            lambda: store.check("ana", lone, "message"),
+            lambda: store.perform("ana", lone, "message"),
+            lambda: store.forget(lone),
+        ]
+        for call in calls:
+            with pytest.raises(InvalidRequest, match="lone surrogate"):
+                call()
+        with pytest.raises(InvalidInteraction, match="lone surrogate"):
+            Interaction(lone, "ana", BO, "message", "2026-01-01T00:00:00Z")
 
     def test_invalid_sender_of_relationships_is_refused(self, store: Store) -> None:
         """

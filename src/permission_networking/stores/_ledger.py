@@ -30,7 +30,14 @@ from permission_networking._rules import Request
 from permission_networking._screen import Screening
 from permission_networking._screen import screen as screen_relationships
 from permission_networking._time import Instant, now
-from permission_networking._values import Action, Channel, Direction, Interaction, PurposeLike
+from permission_networking._values import (
+    Action,
+    Channel,
+    Direction,
+    Interaction,
+    PurposeLike,
+    encodable,
+)
 from permission_networking.exceptions import (
     ConflictError,
     InvalidInteraction,
@@ -556,6 +563,8 @@ class _Entry:
 def _identifier(field: str, value: object) -> str:
     if not isinstance(value, str) or not value:
         raise InvalidRequest(field, value, "expected a non-empty string identifier")
+    if not encodable(value):
+        raise InvalidRequest(field, value, "not text: it holds a lone surrogate")
     return value
 
 

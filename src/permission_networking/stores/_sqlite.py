@@ -199,6 +199,10 @@ def _usable(path: str, version: int, application: int, tables: int) -> None:
 
 
 def _busy(path: str, error: sqlite3.OperationalError, timeout: float) -> StoreError:
+    message = str(error)
+    if "locked" not in message and "busy" not in message:
+        # Not a lock: a read-only file or directory, a full disk, an I/O error.
+        return StoreError(path, f"the database refused it ({message}); nothing was done")
     return StoreError(
         path,
         f"{error}: another connection held the database longer than the timeout of "
@@ -286,6 +290,9 @@ class SQLiteStore(BaseStore):
             try:
                 yield _SQLiteTransaction(conn)
                 conn.execute("COMMIT")
+            except sqlite3.OperationalError as e:
+                conn.rollback()
+                raise _busy(self._path, e, self._timeout) from None
             except BaseException:
                 conn.rollback()
                 raise
