@@ -591,6 +591,21 @@ class TestRulesAndPolicies:
         assert ["rule_error"] == codes(decision)
         assert "boom" in decision.reasons[0].message
 
+    def test_a_rule_that_returns_none_denies_with_rule_error(self, connected: Log) -> None:
+        """A check that forgot to return fails closed, in check and screen alike."""
+
+        def forgetful(rel: Relationship, req: Request, policy: Policy) -> Sequence[Reason]:
+            return None  # type: ignore[return-value]
+
+        policy = Policy(name="p", rules=(Rule("forgetful", {Action.MESSAGE}, forgetful),))
+        relationship = connected.relationship()
+
+        decision = check(relationship, "message", at=day(1), policy=policy)
+        screened = screen([relationship], "message", at=day(1), policy=policy)
+
+        assert ["rule_error"] == codes(decision)
+        assert {"rule_error": 1} == dict(screened.counts)
+
     def test_failing_obligation_denies(self, connected: Log) -> None:
         """An obligation function that raises denies with rule_error."""
 

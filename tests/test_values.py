@@ -175,6 +175,11 @@ class TestInteraction:
         with pytest.raises(InvalidInteraction, match="only the contact"):
             make(kind, direction="outbound")
 
+    def test_an_action_is_not_a_kind(self) -> None:
+        """Action.CALL is refused as a kind: it shares its value with a call that took place."""
+        with pytest.raises(InvalidInteraction, match="call_attempted"):
+            make(Action.CALL)
+
     def test_other_kinds_default_to_outbound(self) -> None:
         """Every other kind defaults to outbound."""
         assert Direction.OUTBOUND is make("message").direction
@@ -371,6 +376,10 @@ class TestConstructorsTakeStrings:
             ("granted_at", datetime(2026, 1, 1)),  # noqa: DTZ001
             ("granted_at", "yesterday"),
             ("withdrawn_at", "2026-01-01T00:00:00"),
+            ("grantor", ""),
+            ("group", ""),
+            ("source", 5),
+            ("evidence", "web_form"),
         ],
     )
     def test_permission_refuses_bad_values(self, field: str, value: object) -> None:

@@ -305,10 +305,17 @@ def _define(source: str, bound: dict[str, object], title: str) -> dict[str, Any]
     return namespace
 
 
-def codes_of(reasons: Iterable[Reason]) -> Codes:
+def codes_of(reasons: Iterable[Reason] | None) -> Codes:
     """
     Return the codes of the denying reasons among *reasons*, each once, in order.
+
+    Raises:
+        TypeError: *reasons* is None: a rule check that forgot to return
+            fails, and so denies with ``rule_error``, rather than allow.
     """
+    if reasons is None:
+        msg = "a rule check returned None; return an empty sequence when it finds nothing"
+        raise TypeError(msg)
     if not reasons:
         return ()
     return tuple(dict.fromkeys(r.code for r in reasons if r.code not in WARNING_CODES))

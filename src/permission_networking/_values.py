@@ -381,6 +381,19 @@ def _to_basis(value: object) -> Basis:
     return enum_value(Basis, "basis", value)
 
 
+def _a_text(_instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    _text(attribute.name, value)
+
+
+def _a_text_or_none(_instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    _text(attribute.name, value, optional=True)
+
+
+def _evidence_or_none(_instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if value is not None and not isinstance(value, Evidence):
+        raise InvalidInteraction(attribute.name, value, "expected an Evidence or None")
+
+
 def encodable(text: str) -> bool:
     """
     Whether *text* can be written as UTF-8: it holds no lone surrogate.
@@ -590,6 +603,11 @@ class Interaction:
         evidence: Evidence | None = None,
         metadata: Mapping[str, str] = _EMPTY,
     ) -> None:
+        if isinstance(kind, Action):
+            # Action.CALL is "call" as is InteractionKind.CALL, a call that took place.
+            raise InvalidInteraction(
+                "kind", kind, f"an action, not what happened: doing it records {kind.records.value}"
+            )
         kind = enum_value(InteractionKind, "kind", kind)
         if direction is None:
             direction = Direction.INBOUND if kind in CONTACT_ONLY_KINDS else Direction.OUTBOUND
@@ -735,14 +753,14 @@ class Permission:
     purpose: PurposeLike = attrs.field(converter=to_purpose)
     channel: Channel | None = attrs.field(converter=to_channel)
     basis: Basis = attrs.field(converter=_to_basis)
-    grantor: str
+    grantor: str = attrs.field(validator=_a_text)
     granted_at: datetime = attrs.field(converter=to_instant)
     confirmed_at: datetime | None = attrs.field(default=None, converter=to_optional_instant)
     expires_at: datetime | None = attrs.field(default=None, converter=to_optional_instant)
     withdrawn_at: datetime | None = attrs.field(default=None, converter=to_optional_instant)
-    group: str | None = None
-    source: str | None = None
-    evidence: Evidence | None = None
+    group: str | None = attrs.field(default=None, validator=_a_text_or_none)
+    source: str | None = attrs.field(default=None, validator=_a_text_or_none)
+    evidence: Evidence | None = attrs.field(default=None, validator=_evidence_or_none)
 
     key_fields: ClassVar[tuple[str, ...]] = ("purpose", "channel", "group")
 
