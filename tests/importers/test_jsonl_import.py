@@ -119,6 +119,11 @@ class TestBadLines:
             list(read_jsonl(path))
         assert 2 == raised.value.line
 
+    def test_a_folder_is_refused(self, tmp_path: Path) -> None:
+        """A folder is not a JSON Lines file: ImportFormatError says so."""
+        with pytest.raises(ImportFormatError, match="a folder"):
+            list(read_jsonl(tmp_path))
+
     def test_a_missing_file_raises_file_not_found(self, tmp_path: Path) -> None:
         """A path that does not exist is reported when reading starts."""
         with pytest.raises(FileNotFoundError):

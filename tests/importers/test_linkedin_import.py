@@ -199,6 +199,12 @@ def zip_folder(folder: Path, target: Path, *, prefix: str = "") -> Path:
     return target
 
 
+@pytest.mark.parametrize("value", ["[oops", "http://[::1", ""])
+def test_what_is_not_a_url_gives_no_profile_url(value: str) -> None:
+    """A cell that cannot be read as a URL names no profile; the person keeps their name."""
+    assert canonical_profile_url(value) is None
+
+
 class TestEras:
     @pytest.mark.parametrize("era", sorted(ERAS))
     def test_every_era_loads_into_the_expected_interactions(self, era: str) -> None:

@@ -369,6 +369,11 @@ class TestBadInput:
         with pytest.raises(ImportFormatError, match="cannot read the zip archive"):
             read_mailchimp_export(archive, sender="acme")
 
+    def test_a_folder_is_refused(self, tmp_path: Path) -> None:
+        """A folder is neither a member CSV nor a zip: ImportFormatError says so."""
+        with pytest.raises(ImportFormatError, match="a folder"):
+            read_mailchimp_export(tmp_path, sender="acme")
+
     def test_an_encrypted_zip_is_refused(self, tmp_path: Path) -> None:
         """A zip that asks for a password is an export this reader cannot read."""
         archive = zip_encrypted(era_files("2024"), tmp_path / "export.zip")

@@ -35,11 +35,14 @@ def read_jsonl(path: StrPath) -> Iterator[Interaction]:
     ['inquiry']
 
     Raises:
-        ImportFormatError: A line is not JSON, not an object, or not a valid
-            interaction; the error's ``line`` is its 1-based number.
+        ImportFormatError: *path* is a folder, or a line is not JSON, not an
+            object, or not a valid interaction; the error's ``line`` is its
+            1-based number.
         FileNotFoundError: *path* does not exist.
     """
     where = str(path)
+    if Path(path).is_dir():
+        raise ImportFormatError(where, "a folder; expected a JSON Lines file")
     with Path(path).open("rb") as file:
         for number, raw in enumerate(file, 1):
             try:

@@ -111,7 +111,8 @@ def canonical_profile_url(value: str) -> str | None:
 
     The result is lowercase, without a trailing slash, query or fragment, and
     with the slug percent-encoded, however the export wrote it. Other URLs
-    are lowercased the same way; an empty value gives None.
+    are lowercased the same way; an empty value, or one that cannot be read
+    as a URL at all, gives None.
 
     >>> canonical_profile_url("www.LinkedIn.com/in/Zo%C3%AB-Brandt/?trk=x")
     'https://www.linkedin.com/in/zo%c3%ab-brandt'
@@ -121,8 +122,11 @@ def canonical_profile_url(value: str) -> str | None:
         return None
     if "://" not in text:
         text = "https://" + text
-    parts = urlsplit(text)
-    host = (parts.hostname or "").lower()
+    try:
+        parts = urlsplit(text)
+        host = (parts.hostname or "").lower()
+    except ValueError:  # e.g. "[oops": an unclosed IPv6 host
+        return None
     segments = [segment for segment in unquote(parts.path).split("/") if segment]
     if host == "linkedin.com" or host.endswith(".linkedin.com"):
         host = "www.linkedin.com"

@@ -100,6 +100,8 @@ def read_mailchimp_export(*paths: StrPath, sender: str) -> list[Interaction]:
 def _files(path: StrPath) -> list[tuple[str, str]]:
     where = os.fspath(path)
     p = Path(path)
+    if p.is_dir():
+        raise ImportFormatError(where, f"a folder; expected {_EXPECTED}")
     if not p.is_file():
         raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), where)
     if not zipfile.is_zipfile(p):
