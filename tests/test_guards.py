@@ -645,10 +645,18 @@ class TestRulesAndPolicies:
             ("call_hours", (8, 25)),
             ("call_hours", [8, 21]),
             ("express_consent_ttl", "2y"),
+            ("cooling_off", timedelta(days=-5)),
+            ("refusal_backoff", relativedelta(months=-1)),
+            ("interest_ttl", relativedelta(year=2020)),
+            ("express_consent_ttl", relativedelta(weekday=0)),
         ]:
             with pytest.raises(InvalidRequest) as e:
                 Policy.etiquette(**{name: value})
             assert name == e.value.field
+
+    def test_a_span_of_nothing_is_a_setting(self) -> None:
+        """A zero span is allowed: an engagement_ttl of 0 makes no one engaged."""
+        assert timedelta(0) == Policy.etiquette(engagement_ttl=timedelta(0)).engagement_ttl
 
     def test_combination_keeps_each_code_once_with_the_later_until(self) -> None:
         """Combined, the same code from two parts is kept once, with the later until."""

@@ -26,6 +26,32 @@ def _duration(instance: Policy, attribute: attrs.Attribute[Any], value: object) 
         raise InvalidRequest(
             attribute.name, value, "expected a timedelta or a dateutil relativedelta"
         )
+    if isinstance(value, timedelta):
+        negative = value < timedelta(0)
+        absolute = False
+    else:
+        negative = any(getattr(value, unit) < 0 for unit in _RELATIVE_UNITS)
+        absolute = any(getattr(value, unit) is not None for unit in _ABSOLUTE_UNITS)
+    if negative or absolute:
+        raise InvalidRequest(
+            attribute.name,
+            value,
+            "expected a span of time of at least 0, like timedelta(days=30) or "
+            "relativedelta(months=6) (no negative part, no absolute year, month, day or weekday)",
+        )
+
+
+_RELATIVE_UNITS = (
+    "years",
+    "months",
+    "days",
+    "leapdays",
+    "hours",
+    "minutes",
+    "seconds",
+    "microseconds",
+)
+_ABSOLUTE_UNITS = ("year", "month", "day", "weekday", "hour", "minute", "second", "microsecond")
 
 
 def _optional_duration(instance: Policy, attribute: attrs.Attribute[Any], value: object) -> None:
