@@ -562,3 +562,26 @@ class TestFieldsAreChecked:
         """Anything but a mapping raises InvalidInteraction."""
         with pytest.raises(InvalidInteraction, match="expected a mapping"):
             Relationship.from_dict(data)  # type: ignore[arg-type]
+
+
+class TestWhatIsNotALog:
+    """The fold's entry points refuse what is not interactions, naming the argument."""
+
+    @pytest.mark.parametrize("value", [None, 5, "message"])
+    def test_replay_wants_an_iterable_of_interactions(self, value: object) -> None:
+        """Replay refuses None, a number or a string (whose letters are no log)."""
+        with pytest.raises(InvalidInteraction, match="interactions"):
+            replay(value)  # type: ignore[arg-type]
+
+    def test_replay_wants_names_for_the_pair(self) -> None:
+        """sender= and contact= must be non-empty strings."""
+        with pytest.raises(InvalidInteraction, match="sender"):
+            replay([], sender=5, contact="bo")  # type: ignore[arg-type]
+        with pytest.raises(InvalidInteraction, match="contact"):
+            replay([], sender="ana", contact="")
+
+    @pytest.mark.parametrize("value", [None, {"kind": "message"}])
+    def test_apply_wants_an_interaction(self, value: object) -> None:
+        """Apply refuses what is not an Interaction, a dict included."""
+        with pytest.raises(InvalidInteraction, match="interaction"):
+            replay([], sender="ana", contact="bo").apply(value)  # type: ignore[arg-type]

@@ -65,6 +65,15 @@ def test_bad_items_are_refused() -> None:
         screen(["bo"], "message")  # type: ignore[list-item]
 
 
+@pytest.mark.parametrize("audience", [None, 5, "bo"])
+def test_what_is_not_an_audience_is_refused(audience: object) -> None:
+    """None, a number, a string or one relationship is not an audience: InvalidRequest."""
+    with pytest.raises(InvalidRequest, match="an iterable of Relationship"):
+        screen(audience, "message")  # type: ignore[arg-type]
+    with pytest.raises(InvalidRequest, match="an iterable of Relationship"):
+        screen(Log().relationship(), "message")  # type: ignore[arg-type]
+
+
 def test_a_contact_that_comes_again_keeps_its_first_denial_counted_once() -> None:
     """Two senders' relationships with one contact, both denied: one entry, counted once."""
     blocked = Log(contact="bo").inbound("message", 0).inbound("blocked", 1).relationship()

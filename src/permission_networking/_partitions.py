@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from ._decision import Decision
 from ._screen import Screening, screen
+from ._values import check_iterable
 from .exceptions import InvalidRequest
 
 
@@ -125,6 +126,7 @@ def merge_screenings(screenings: Iterable[Screening]) -> Screening:
         InvalidRequest: There is no screening, an item is not a `Screening`,
             or the screenings are of different actions or times.
     """
+    check_iterable("screenings", screenings, Screening, InvalidRequest)
     items = list(screenings)
     if not items:
         raise InvalidRequest(

@@ -25,6 +25,7 @@ from ._values import (
     Purpose,
     PurposeLike,
     RelationshipState,
+    check_iterable,
     check_keys,
     enum_value,
     instant_value,
@@ -340,9 +341,12 @@ class Relationship:
         Return the relationship after *interaction*, which must sort after the last one applied.
 
         Raises:
-            InvalidInteraction: It belongs to another pair, or it does not sort
-                after the last interaction (use `replay` for out-of-order logs).
+            InvalidInteraction: It is not an `Interaction`, belongs to another
+                pair, or does not sort after the last interaction (use `replay`
+                for out-of-order logs).
         """
+        if not isinstance(interaction, Interaction):
+            raise InvalidInteraction("interaction", interaction, "expected an Interaction")
         return extend(self, (interaction,))
 
     def to_dict(self) -> dict[str, Any]:
@@ -1119,6 +1123,10 @@ def replay(
     >>> replay(log).state
     <RelationshipState.ENGAGED: 'engaged'>
     """
+    check_iterable("interactions", interactions, Interaction)
+    for name, given in (("sender", sender), ("contact", contact)):
+        if given is not None:
+            required_text(name, given)
     items = list(interactions)
     if items:
         items, sender, contact = _one_pair(items, sender, contact)

@@ -27,7 +27,7 @@ from ._jurisdiction import policy_for
 from ._relationship import Relationship
 from ._rules import Codes, Request
 from ._time import Instant
-from ._values import Action, Channel, PurposeLike, to_action, to_instant
+from ._values import Action, Channel, PurposeLike, check_iterable, to_action, to_instant
 from .exceptions import InvalidRequest
 
 
@@ -126,6 +126,7 @@ def screen(  # noqa: PLR0913
     Raises:
         InvalidRequest: An argument, or an item of *relationships*, is invalid.
     """
+    check_iterable("relationships", relationships, Relationship, InvalidRequest)
     request = make_request(action, resolve_at(at), channel, purpose, group)
     at = request.at
     purpose = request.purpose

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import attrs
 
 from ._time import Instant, format_instant, parse_instant
-from .exceptions import InvalidInteraction
+from .exceptions import InvalidInteraction, InvalidRequest
 
 
 __all__ = [
@@ -392,6 +392,19 @@ def _a_text_or_none(_instance: object, attribute: attrs.Attribute[Any], value: o
 def _evidence_or_none(_instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
     if value is not None and not isinstance(value, Evidence):
         raise InvalidInteraction(attribute.name, value, "expected an Evidence or None")
+
+
+def check_iterable(
+    field: str,
+    value: object,
+    item: type,
+    error: type[InvalidInteraction | InvalidRequest] = InvalidInteraction,
+) -> None:
+    """
+    Raise *error* naming *field* unless *value* is an iterable (not a string, not one *item*).
+    """
+    if not isinstance(value, Iterable) or isinstance(value, str | item):
+        raise error(field, value, f"expected an iterable of {item.__name__} values")
 
 
 def encodable(text: str) -> bool:
