@@ -175,6 +175,16 @@ class TestInteraction:
         with pytest.raises(InvalidInteraction, match="only the contact"):
             make(kind, direction="outbound")
 
+    @pytest.mark.parametrize(
+        ("field", "value"), [("channel", ""), ("channel", 0), ("metadata", 0), ("metadata", [])]
+    )
+    def test_from_dict_reads_only_none_as_left_out(self, field: str, value: object) -> None:
+        """An empty or false value is not a missing one: it is checked, and refused."""
+        data = {**make().to_dict(), field: value}
+
+        with pytest.raises(InvalidInteraction, match=field):
+            Interaction.from_dict(data)
+
     def test_an_action_is_not_a_kind(self) -> None:
         """Action.CALL is refused as a kind: it shares its value with a call that took place."""
         with pytest.raises(InvalidInteraction, match="call_attempted"):

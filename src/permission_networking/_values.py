@@ -721,12 +721,17 @@ class Interaction:
             data["kind"],
             data["at"],
             direction=data.get("direction"),
-            channel=data.get("channel") or Channel.OTHER,
+            channel=_or(data.get("channel"), Channel.OTHER),
             purpose=data.get("purpose"),
             group=data.get("group"),
             evidence=None if evidence is None else Evidence.from_dict(evidence),
-            metadata=data.get("metadata") or _EMPTY,
+            metadata=_or(data.get("metadata"), _EMPTY),
         )
+
+
+def _or(value: object, default: object) -> Any:
+    # A value left out (None) takes its default; any other goes to the checks.
+    return default if value is None else value
 
 
 def _from_dict(data: Mapping[str, Any]) -> Interaction:

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from permission_networking import Interaction, Relationship, replay
+from permission_networking import Interaction, InvalidRequest, Relationship, replay
 from permission_networking.exceptions import SchemaVersionError, StoreError
 from permission_networking.stores import SCHEMA_VERSION, SQLiteStore
 from permission_networking.stores._sqlite import APPLICATION_ID, _SQLiteTransaction
@@ -287,3 +287,28 @@ def test_a_database_that_refuses_writes_is_a_store_error(tmp_path: Path) -> None
             store.record(Interaction("i1", "ana", "bo", "message", "2026-01-01T00:00:00Z"))
 
         assert [] == store.history("ana", "bo")
+
+
+@pytest.mark.parametrize(
+    ("arguments", "field"),
+    [
+        ({"path": None}, "path"),
+        ({"path": 5}, "path"),
+        ({"path": ""}, "path"),
+        ({"path": "crm\x00.db"}, "path"),
+        ({"path": b"crm.db"}, "path"),
+        ({"timeout": "x"}, "timeout"),
+        ({"timeout": -1}, "timeout"),
+        ({"timeout": True}, "timeout"),
+    ],
+)
+def test_bad_arguments_open_nothing(tmp_path: Path, arguments: dict[str, Any], field: str) -> None:
+    """A path that is not a file's, or a timeout that is not seconds, is InvalidRequest; no file."""
+    given = {"path": tmp_path / "crm.db", **arguments}
+    path = given.pop("path")
+
+    with pytest.raises(InvalidRequest) as raised:
+        SQLiteStore(path, **given)
+
+    assert field == raised.value.field
+    assert [] == list(tmp_path.iterdir())

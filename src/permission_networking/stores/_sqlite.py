@@ -21,7 +21,7 @@ from typing_extensions import override
 from permission_networking._decision import Decision
 from permission_networking._relationship import Relationship
 from permission_networking._values import Interaction
-from permission_networking.exceptions import SchemaVersionError, StoreError
+from permission_networking.exceptions import InvalidRequest, SchemaVersionError, StoreError
 
 from ._ledger import (
     BaseStore,
@@ -210,6 +210,22 @@ def _busy(path: str, error: sqlite3.OperationalError, timeout: float) -> StoreEr
     )
 
 
+def _path(path: object) -> str:
+    # The database file: a non-empty str or path-like of one, without NUL.
+    if not isinstance(path, str | os.PathLike):
+        raise InvalidRequest("path", path, "expected a file path, a str or a pathlib.Path")
+    text = os.fspath(path)
+    if not isinstance(text, str) or not text.strip() or "\x00" in text:
+        raise InvalidRequest("path", path, "expected the path of a database file")
+    return text
+
+
+def _seconds(timeout: object) -> float:
+    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not timeout >= 0:
+        raise InvalidRequest("timeout", timeout, "expected a number of seconds, at least 0")
+    return float(timeout)
+
+
 def _reopen(path: str, audit: bool, timeout: float) -> SQLiteStore:  # noqa: FBT001
     return SQLiteStore(path, audit=audit, timeout=timeout)
 
@@ -245,8 +261,8 @@ class SQLiteStore(BaseStore):
         self, path: str | os.PathLike[str], *, audit: bool = False, timeout: float = 30.0
     ) -> None:
         super().__init__(audit=audit)
-        self._path = os.fspath(path)
-        self._timeout = timeout
+        self._path = _path(path)
+        self._timeout = _seconds(timeout)
         self._lock = threading.RLock()
         self._conn, self._secret = _open(self._path, timeout)
         self._pid = os.getpid()
