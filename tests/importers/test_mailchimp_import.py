@@ -17,6 +17,7 @@ from permission_networking import (
     replay,
 )
 from permission_networking.importers import read_mailchimp_export
+from permission_networking.importers._common import parse_utc
 from zips import zip_encrypted
 
 
@@ -380,3 +381,9 @@ class TestBadInput:
 
         with pytest.raises(ImportFormatError, match=r"cannot read the zip archive.*encrypted"):
             read_mailchimp_export(archive, sender="acme")
+
+
+def test_a_time_out_of_range_is_a_value_error() -> None:
+    """A zoned time that falls past year 9999 in UTC is a ValueError, which readers report."""
+    with pytest.raises(ValueError, match="out of range"):
+        parse_utc("9999-12-31 23:00:00-05:00")

@@ -79,6 +79,19 @@ def test_merged_partitions_equal_one_screen(
     assert screen(people, action, at=AT) == merge_screenings(results)
 
 
+def test_a_contact_denied_in_two_partitions_keeps_its_first_denial() -> None:
+    """Merged, a contact denied in two partitions is denied once and counted once."""
+    people = audience(12)
+    (first,) = screen_partitions(people, "send_marketing", at=AT)
+    (again,) = screen_partitions(people, "send_marketing", at=AT)
+
+    merged = merge_screenings([first, again])
+
+    assert screen(people + people, "send_marketing", at=AT) == merged
+    assert dict(first.counts) == dict(merged.counts)
+    assert list(first.denied) == list(merged.denied)
+
+
 def test_a_partition_gives_one_screening() -> None:
     """screen_partitions returns a one-item list: the partition's screening."""
     people = audience(12)

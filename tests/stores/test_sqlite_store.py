@@ -312,3 +312,20 @@ def test_bad_arguments_open_nothing(tmp_path: Path, arguments: dict[str, Any], f
 
     assert field == raised.value.field
     assert [] == list(tmp_path.iterdir())
+
+
+def test_a_failure_inside_a_transaction_is_a_store_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An I/O error in the middle of a write rolls it back and is a StoreError; nothing is stored."""
+    with SQLiteStore(tmp_path / "io.db") as store:
+
+        def fail(*args: object, **kwargs: object) -> None:
+            raise sqlite3.OperationalError("disk I/O error")
+
+        monkeypatch.setattr(_SQLiteTransaction, "append", fail)
+        with pytest.raises(StoreError, match=r"refused it \(disk I/O error\); nothing was done"):
+            store.record(Interaction("i1", "ana", "bo", "message", "2026-01-01T00:00:00Z"))
+        monkeypatch.undo()
+
+        assert [] == store.history("ana", "bo")
