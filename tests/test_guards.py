@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 
 import pytest
@@ -653,6 +653,53 @@ class TestRulesAndPolicies:
             with pytest.raises(InvalidRequest) as e:
                 Policy.etiquette(**{name: value})
             assert name == e.value.field
+
+    @pytest.mark.parametrize(
+        ("arguments", "field"),
+        [
+            ({"name": None}, "name"),
+            ({"name": " "}, "name"),
+            ({"rules": [1]}, "rules"),
+            ({"rules": None}, "rules"),
+            ({"parts": ["etiquette"]}, "parts"),
+        ],
+    )
+    def test_a_policy_refuses_what_is_not_a_name_or_rules(
+        self, arguments: dict[str, object], field: str
+    ) -> None:
+        """A policy without a name, or with rules that are not Rule values, is refused."""
+        with pytest.raises(InvalidRequest) as raised:
+            Policy(**{"name": "mine", **arguments})  # type: ignore[arg-type]
+
+        assert field == raised.value.field
+
+    @pytest.mark.parametrize(
+        ("build", "field"),
+        [
+            (lambda: Reason(None, "m", "r"), "code"),
+            (lambda: Reason("", "m", "r"), "code"),
+            (lambda: Reason("x", None, "r"), "message"),  # type: ignore[arg-type]
+            (lambda: Reason("x", "m", "r", "tomorrow"), "time"),
+            (
+                lambda: Decision(
+                    action="message",
+                    allowed="no",  # type: ignore[arg-type]
+                    state="stranger",
+                    at=day(1),
+                    policy="p",
+                ),
+                "allowed",
+            ),
+        ],
+    )
+    def test_reasons_and_decisions_refuse_values_of_another_kind(
+        self, build: Callable[[], object], field: str
+    ) -> None:
+        """A reason or a decision built by hand is checked as its dict is."""
+        with pytest.raises(InvalidInteraction) as raised:
+            build()
+
+        assert field == raised.value.field
 
     def test_a_span_of_nothing_is_a_setting(self) -> None:
         """A zero span is allowed: an engagement_ttl of 0 makes no one engaged."""

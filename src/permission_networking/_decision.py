@@ -79,6 +79,22 @@ The codes that warn (allowed, but discouraged) instead of denying.
 """
 
 
+def _to_code(value: object) -> str:
+    # A reason code, as a plain string (a ReasonCode or any non-empty code of one's own).
+    if not isinstance(value, str) or not value:
+        raise InvalidInteraction("code", value, "expected a non-empty string code")
+    return str(value)
+
+
+def _string_field(_instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    _string(attribute.name, value)
+
+
+def _bool_field(_instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if type(value) is not bool:
+        raise InvalidInteraction(attribute.name, value, "expected True or False")
+
+
 @attrs.frozen
 class Reason:
     """
@@ -91,10 +107,10 @@ class Reason:
         until: When it lapses by time alone; None when time alone does not end it.
     """
 
-    code: str = attrs.field(converter=str)
-    message: str
-    rule: str
-    until: datetime | None = None
+    code: str = attrs.field(converter=_to_code)
+    message: str = attrs.field(validator=_string_field)
+    rule: str = attrs.field(validator=_string_field)
+    until: datetime | None = attrs.field(default=None, converter=to_optional_instant)
 
     def to_dict(self) -> dict[str, Any]:
         """
@@ -178,7 +194,7 @@ class Decision(_Pending):
     """
 
     action: Action = attrs.field(converter=to_action)
-    allowed: bool
+    allowed: bool = attrs.field(validator=_bool_field)
     state: RelationshipState = attrs.field(converter=to_state)
     at: datetime = attrs.field(converter=to_instant)
     policy: str

@@ -91,11 +91,26 @@ class _Cache(dict[object, Any]):
 
 
 def _rules(value: Iterable[Rule]) -> tuple[Rule, ...]:
-    return tuple(value)
+    return _items("rules", value, Rule)
 
 
 def _parts(value: Iterable[Policy]) -> tuple[Policy, ...]:
-    return tuple(value)
+    return _items("parts", value, Policy)
+
+
+def _items(field: str, value: object, kind: type) -> tuple[Any, ...]:
+    if not isinstance(value, Iterable) or isinstance(value, str | kind):
+        raise InvalidRequest(field, value, f"expected {kind.__name__} values")
+    items = tuple(value)
+    for item in items:
+        if not isinstance(item, kind):
+            raise InvalidRequest(field, item, f"expected {kind.__name__} values")
+    return items
+
+
+def _name(instance: Policy, attribute: attrs.Attribute[Any], value: object) -> None:
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidRequest(attribute.name, value, "a policy is named by a non-empty string")
 
 
 @attrs.frozen
@@ -135,7 +150,7 @@ class Policy:
             None for as long as the customer does not object.
     """
 
-    name: str
+    name: str = attrs.field(validator=_name)
     rules: tuple[Rule, ...] = attrs.field(default=(), converter=_rules)
     parts: tuple[Policy, ...] = attrs.field(default=(), converter=_parts)
     engagement_ttl: Duration = attrs.field(default=timedelta(days=365), validator=_duration)
