@@ -14,7 +14,7 @@ from dateutil.relativedelta import relativedelta
 
 from ._rules import Rule
 from ._time import Duration
-from ._values import Action
+from ._values import Action, check_iterable
 from .exceptions import InvalidRequest
 
 
@@ -99,8 +99,8 @@ def _parts(value: Iterable[Policy]) -> tuple[Policy, ...]:
 
 
 def _items(field: str, value: object, kind: type) -> tuple[Any, ...]:
-    if not isinstance(value, Iterable) or isinstance(value, str | kind):
-        raise InvalidRequest(field, value, f"expected {kind.__name__} values")
+    check_iterable(field, value, kind, InvalidRequest)
+    assert isinstance(value, Iterable)  # noqa: S101
     items = tuple(value)
     for item in items:
         if not isinstance(item, kind):

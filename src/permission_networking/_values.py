@@ -434,10 +434,6 @@ def required_text(field: str, value: object) -> str:
     """
     Return *value* if it is a non-empty string, else raise `InvalidInteraction` naming *field*.
     """
-    return _required_text(field, value)
-
-
-def _required_text(field: str, value: object) -> str:
     text = _text(field, value)
     assert text is not None  # noqa: S101
     return text
@@ -468,7 +464,7 @@ class Evidence:
         source: str | None = None,
     ) -> None:
         self.__attrs_init__(
-            _required_text("evidence.method", method),
+            required_text("evidence.method", method),
             None if captured_at is None else instant_value("evidence.captured_at", captured_at),
             _text("evidence.text", text, optional=True),
             _text("evidence.source", source, optional=True),
@@ -493,7 +489,7 @@ class Evidence:
         Raises:
             InvalidInteraction: A field is missing, unknown or invalid.
         """
-        _check_keys("evidence", data, required={"method"}, allowed=_EVIDENCE_KEYS)
+        check_keys("evidence", data, required={"method"}, allowed=_EVIDENCE_KEYS)
         return cls(
             data["method"],
             captured_at=data.get("captured_at"),
@@ -511,12 +507,6 @@ def check_keys(
     """
     Raise `InvalidInteraction` naming *field* unless *data* is a mapping with exactly such keys.
     """
-    _check_keys(field, data, required=required, allowed=allowed)
-
-
-def _check_keys(
-    field: str, data: object, *, required: frozenset[str] | set[str], allowed: frozenset[str]
-) -> None:
     if not isinstance(data, Mapping):
         raise InvalidInteraction(field, data, "expected a mapping")
     missing = sorted(required - data.keys())
@@ -641,9 +631,9 @@ class Interaction:
             raise InvalidInteraction("evidence", evidence, "expected an Evidence")
         at = instant_value("at", at)
         self.__attrs_init__(
-            _required_text("id", id),
-            _required_text("sender", sender),
-            _required_text("contact", contact),
+            required_text("id", id),
+            required_text("sender", sender),
+            required_text("contact", contact),
             kind,
             at,
             direction,
@@ -712,7 +702,7 @@ class Interaction:
         Raises:
             InvalidInteraction: A key is missing or unknown, or a value is invalid.
         """
-        _check_keys("interaction", data, required=_REQUIRED_KEYS, allowed=_INTERACTION_KEYS)
+        check_keys("interaction", data, required=_REQUIRED_KEYS, allowed=_INTERACTION_KEYS)
         evidence = data.get("evidence")
         return cls(
             data["id"],
@@ -841,7 +831,7 @@ class Permission:
             written = _written_permission(data)
             if written is not None:
                 return cast("Self", written)
-        _check_keys("permission", data, required=_PERMISSION_REQUIRED, allowed=_PERMISSION_KEYS)
+        check_keys("permission", data, required=_PERMISSION_REQUIRED, allowed=_PERMISSION_KEYS)
 
         def instant(name: str) -> datetime | None:
             value = data.get(name)
@@ -853,7 +843,7 @@ class Permission:
             purpose=purpose_value("purpose", data["purpose"]),
             channel=None if channel is None else enum_value(Channel, "channel", channel),
             basis=enum_value(Basis, "basis", data["basis"]),
-            grantor=_required_text("grantor", data["grantor"]),
+            grantor=required_text("grantor", data["grantor"]),
             granted_at=instant_value("granted_at", data["granted_at"]),
             confirmed_at=instant("confirmed_at"),
             expires_at=instant("expires_at"),

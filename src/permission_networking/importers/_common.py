@@ -42,8 +42,8 @@ A file system path: a `str` or a `pathlib.Path`.
 ZIP_ERRORS = (zipfile.BadZipFile, OSError, EOFError, RuntimeError, zlib.error)
 """
 What reading a zip archive may raise for a file that cannot be read as one: not a
-zip, truncated or corrupt, encrypted (RuntimeError), or compressed with a method
-this Python lacks (NotImplementedError, a RuntimeError).
+zip, truncated or corrupt, encrypted, or compressed with a method this Python
+cannot read (zipfile raises a RuntimeError for the last two).
 """
 
 
