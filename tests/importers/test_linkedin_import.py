@@ -384,6 +384,48 @@ class TestSender:
         with pytest.raises(ImportFormatError, match="pass sender="):
             read_linkedin_export(folder)
 
+    def test_the_owner_of_one_conversation_with_a_connection_is_found(self, tmp_path: Path) -> None:
+        """One two-person conversation names the owner when the other person is a connection."""
+        folder = tmp_path / "export"
+        folder.mkdir()
+        (folder / "Connections.csv").write_text(
+            "First Name,Last Name,URL,Email Address,Company,Position,Connected On\n"
+            f"Ines,Okafor-Lindqvist,{INES},,,,12 Mar 2021\n",
+            encoding="utf-8",
+        )
+        (folder / "messages.csv").write_text(
+            "CONVERSATION ID,CONVERSATION TITLE,FROM,SENDER PROFILE URL,TO,"
+            "RECIPIENT PROFILE URLS,DATE,SUBJECT,CONTENT,FOLDER\n"
+            f"c1,,Ines Okafor-Lindqvist,{INES},Jordan Pike,{OWNER},"
+            "2021-04-02 09:15:40 UTC,,Thanks!,INBOX\n"
+            f"c1,,Jordan Pike,{OWNER},Ines Okafor-Lindqvist,{INES},"
+            "2021-04-01 17:02:11 UTC,,Here is the article,INBOX\n",
+            encoding="utf-8",
+        )
+
+        interactions = read_linkedin_export(folder)
+
+        assert {OWNER} == {i.sender for i in interactions}
+        assert [
+            ("2021-03-12T00:00:00+00:00", "connection_accepted", "outbound", INES),
+            ("2021-04-01T17:02:11+00:00", "message", "outbound", INES),
+            ("2021-04-02T09:15:40+00:00", "message", "inbound", INES),
+        ] == summary(interactions)
+
+    def test_one_conversation_with_a_stranger_names_no_owner(self, tmp_path: Path) -> None:
+        """Of two people in one conversation, neither a connection, neither is taken for the owner."""
+        messages = tmp_path / "messages.csv"
+        messages.write_text(
+            "CONVERSATION ID,CONVERSATION TITLE,FROM,SENDER PROFILE URL,TO,"
+            "RECIPIENT PROFILE URLS,DATE,SUBJECT,CONTENT,FOLDER\n"
+            f"c1,,Ines Okafor-Lindqvist,{INES},Jordan Pike,{OWNER},"
+            "2021-04-02 09:15:40 UTC,,Hello,INBOX\n",
+            encoding="utf-8",
+        )
+
+        with pytest.raises(ImportFormatError, match="pass sender="):
+            read_linkedin_export(messages)
+
     def test_a_single_messages_file_reads_with_the_owner_url(self, tmp_path: Path) -> None:
         """One CSV of an export can be imported alone."""
         messages = tmp_path / "messages.csv"
@@ -437,6 +479,30 @@ class TestMatching:
             )
 
         assert ERAS["Basic_LinkedInDataExport_10-21-2023"] == summary(read_linkedin_export(folder))
+
+    @pytest.mark.parametrize(
+        "url",
+        [
+            "https://www.linkedin.com/company/acme-ads/",
+            "https://www.linkedin.com/school/some-university",
+            "https://www.linkedin.com/pub/jo-doe/1/23/456",
+            "https://www.linkedin.com/in/",
+        ],
+    )
+    def test_a_message_from_a_page_that_is_no_member_gives_nothing(
+        self, tmp_path: Path, url: str
+    ) -> None:
+        """A sender whose URL is not a member's profile (/in/<slug>) has no profile URL: nothing."""
+        folder = copy_era("Basic_LinkedInDataExport_10-21-2023", tmp_path)
+        with (folder / "messages.csv").open("a", encoding="utf-8") as file:
+            file.write(
+                f"2-QUNNRTEyMzQ1Njc4,,Acme Ads,{url},"
+                f"Jordan Pike,{OWNER},2023-10-11 10:00:00 UTC,,Buy our thing,INBOX\n"
+            )
+
+        interactions = read_linkedin_export(folder)
+
+        assert ERAS["Basic_LinkedInDataExport_10-21-2023"] == summary(interactions)
 
     def test_a_thread_of_three_people_is_a_group(self, tmp_path: Path) -> None:
         """A conversation with three participants gives nothing, even row by row one-to-one."""

@@ -136,6 +136,18 @@ def canonical_profile_url(value: str) -> str | None:
     return f"https://{host}{path}".lower()
 
 
+_MEMBER = "https://www.linkedin.com/in/"
+
+
+def _member_url(value: str) -> str | None:
+    # A member's profile URL, canonical; None for anything else (a company
+    # page, a school, a legacy /pub/ address): it is not a person's id.
+    url = canonical_profile_url(value)
+    if url is None or not url.startswith(_MEMBER) or len(url) == len(_MEMBER):
+        return None
+    return url
+
+
 def read_linkedin_export(path: StrPath, *, sender: str | None = None) -> list[Interaction]:
     """
     Read a LinkedIn "Download your data" export, as its folder or its zip.
@@ -145,8 +157,9 @@ def read_linkedin_export(path: StrPath, *, sender: str | None = None) -> list[In
     to that person, else outbound), ``messages.csv`` gives ``message`` on
     ``linkedin`` (outbound when the owner sent it, else inbound), and
     ``Invitations.csv`` gives ``connection_requested`` (its ``Direction``).
-    Drafts, spam, sponsored messages, messages from senders without a profile
-    URL, group threads and rows of members who hid their profile give nothing.
+    Drafts, spam, sponsored messages, messages from senders without a member's
+    profile URL (a company page's is not one), group threads and rows of
+    members who hid their profile give nothing.
 
     A contact's id is their profile URL in the form
     ``https://www.linkedin.com/in/<slug>`` whenever any file of the export
@@ -310,14 +323,14 @@ class _Reader:
     def __init__(self, where: str, files: dict[str, tuple[str, str]], sender: str | None) -> None:
         self.where = where
         self.files = files
-        given = None if sender is None else canonical_profile_url(sender)
-        self.given_url = given if given is not None and "/in/" in given else None
+        self.given_url = None if sender is None else _member_url(sender)
         self.sender = self.given_url or sender
         self.tables: dict[str, Table] = {}
         for key in _RELATIONSHIP_FILES:
             if key in files and (table := self._table(key)) is not None:
                 self.tables[key] = table
         self.urls_by_name: dict[str, set[str]] = {}
+        self.connection_urls: set[str] = set()
         self.names: set[str] = set()
         self.profile_name = self._profile_name()
 
@@ -363,29 +376,32 @@ class _Reader:
     def _collect_names(self) -> None:
         self._mention(self.profile_name, None)
         if (table := self.tables.get(_CONNECTIONS)) is not None:
-            for row in table.rows:
-                name = _full_name(row.get("first name"), row.get("last name"))
-                self._mention(name, canonical_profile_url(row.get("url")))
+            self._collect_connections(table)
         if (table := self.tables.get(_INVITATIONS)) is not None:
             for row in table.rows:
-                self._mention(row.get("from"), canonical_profile_url(row.get("inviterprofileurl")))
-                self._mention(row.get("to"), canonical_profile_url(row.get("inviteeprofileurl")))
+                self._mention(row.get("from"), _member_url(row.get("inviterprofileurl")))
+                self._mention(row.get("to"), _member_url(row.get("inviteeprofileurl")))
         if (table := self.tables.get(_MESSAGES)) is not None:
             for row in table.rows:
-                self._mention(row.get("from"), canonical_profile_url(row.get("sender profile url")))
+                self._mention(row.get("from"), _member_url(row.get("sender profile url")))
                 urls = self._recipient_urls(row)
                 if len(urls) == 1:
                     self._mention(row.get("to"), urls[0])
         for key, (first, last, url) in _NAME_FILES.items():
             names = self._optional_table(key, (first, last))
             for row in () if names is None else names.rows:
-                self._mention(
-                    _full_name(row.get(first), row.get(last)), canonical_profile_url(row.get(url))
-                )
+                self._mention(_full_name(row.get(first), row.get(last)), _member_url(row.get(url)))
+
+    def _collect_connections(self, table: Table) -> None:
+        for row in table.rows:
+            url = _member_url(row.get("url"))
+            self._mention(_full_name(row.get("first name"), row.get("last name")), url)
+            if url is not None:
+                self.connection_urls.add(url)
 
     @staticmethod
     def _recipient_urls(row: Row) -> tuple[str, ...]:
-        urls = (canonical_profile_url(u) for u in row.get("recipient profile urls").split(","))
+        urls = (_member_url(u) for u in row.get("recipient profile urls").split(","))
         return tuple(dict.fromkeys(u for u in urls if u is not None))
 
     def resolve(self, name: str, url: str | None) -> str | None:
@@ -443,7 +459,7 @@ class _Reader:
             column = {"OUTGOING": "inviterprofileurl", "INCOMING": "inviteeprofileurl"}.get(
                 direction
             )
-            url = None if column is None else canonical_profile_url(row.get(column))
+            url = None if column is None else _member_url(row.get(column))
             if url is not None:
                 found[url] += 1
         return found.most_common(1)[0][0] if found else None
@@ -457,12 +473,17 @@ class _Reader:
             )
             if mine:
                 return mine.most_common(1)[0][0]
+        # The owner takes part in every conversation, and is never one of their own connections.
         coverage: dict[str, set[str]] = {}
         for m in messages:
             for url in (m.sender_url, *m.recipient_urls):
-                coverage.setdefault(url, set()).add(m.conversation)
+                if url not in self.connection_urls:
+                    coverage.setdefault(url, set()).add(m.conversation)
         ranked = sorted(((len(c), url) for url, c in coverage.items()), reverse=True)
         if len(ranked) >= 2 and ranked[0][0] > ranked[1][0]:  # noqa: PLR2004
+            return ranked[0][1]
+        conversations = {m.conversation for m in messages}
+        if len(ranked) == 1 and ranked[0][0] == len(conversations):
             return ranked[0][1]
         return None
 
@@ -473,7 +494,7 @@ class _Reader:
         found = []
         for row in table.rows:
             name = _full_name(row.get("first name"), row.get("last name"))
-            contact = self.resolve(name, canonical_profile_url(row.get("url")))
+            contact = self.resolve(name, _member_url(row.get("url")))
             if contact is None:
                 continue  # a member who hid their profile: only the date is left
             at = _connected_on(row, table.where)
@@ -512,7 +533,7 @@ class _Reader:
                     f"Direction {row.get('direction')!r}; expected INCOMING or OUTGOING",
                     line=row.line,
                 )
-            contact = self.resolve(name, canonical_profile_url(url))
+            contact = self.resolve(name, _member_url(url))
             if contact is None:
                 continue
             if direction is Direction.OUTBOUND:
@@ -541,7 +562,7 @@ class _Reader:
                 continue
             if row.get("folder").upper() == "SPAM" or _SPONSORED in row.get("content")[:200]:
                 continue
-            sender_url = canonical_profile_url(row.get("sender profile url"))
+            sender_url = _member_url(row.get("sender profile url"))
             if sender_url is None:
                 continue  # "LinkedIn Member", deleted accounts and sponsored mail
             found.append(
