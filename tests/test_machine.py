@@ -48,15 +48,33 @@ def test_every_row_to_stranger_resets() -> None:
 
 
 def test_mermaid_diagram_has_every_edge() -> None:
-    """The Mermaid diagram draws an edge for every row and names every trigger."""
+    """The Mermaid diagram draws an edge for every row from each source and names every trigger."""
     text = state_diagram("mermaid")
 
     assert text.startswith("stateDiagram-v2\n")
     for row in TRANSITIONS:
         for source in row.source:
-            if source is not row.target:
-                assert f"{source.value} --> {row.target.value}:" in text
+            assert f"{source.value} --> {row.target.value}:" in text
         assert row.label in text
+
+
+def test_a_row_that_keeps_the_state_is_drawn_as_a_loop() -> None:
+    """Renewed engagement (engaged to engaged) is an edge back to the same state in both formats."""
+    renewing = [row for row in TRANSITIONS if row.target in row.source]
+
+    assert renewing
+    for row in renewing:
+        state = row.target.value
+        assert row.label in _edge(state_diagram("mermaid"), f"{state} --> {state}:")
+        assert row.label in _edge(state_diagram("dot"), f"{state} -> {state} ")
+
+
+def _edge(text: str, start: str) -> str:
+    """
+    Return the one line of *text* that draws the edge beginning with *start*.
+    """
+    (line,) = [line for line in text.splitlines() if line.strip().startswith(start)]
+    return line
 
 
 def test_dot_diagram_has_every_state_and_edge() -> None:

@@ -139,6 +139,9 @@ def state_diagram(format: Literal["mermaid", "dot"] = "mermaid") -> str:  # noqa
     """
     Render `TRANSITIONS` as a Mermaid state diagram or a Graphviz digraph.
 
+    Every row is drawn from each of its source states, a row that keeps the
+    state (engagement renewed) as an edge back to the same state.
+
     Args:
         format: ``"mermaid"`` or ``"dot"``.
 
@@ -151,8 +154,7 @@ def state_diagram(format: Literal["mermaid", "dot"] = "mermaid") -> str:  # noqa
     edges: dict[tuple[RelationshipState, RelationshipState], list[str]] = {}
     for row in TRANSITIONS:
         for source in row.source:
-            if source is not row.target:
-                edges.setdefault((source, row.target), []).append(row.label)
+            edges.setdefault((source, row.target), []).append(row.label)
     if format == "mermaid":
         lines = ["stateDiagram-v2", f"    [*] --> {_S.STRANGER.value}"]
         lines.extend(
