@@ -27,6 +27,7 @@ __all__ = [
     "Question",
     "Step",
     "Story",
+    "foreign_interaction",
     "intro",
     "render",
     "run_stories",
@@ -460,6 +461,27 @@ def run_stories(
             told.append(Answer(event, decisions))
         results.append((story, told))
     return results
+
+
+def foreign_interaction(store: Store) -> Interaction | None:
+    """
+    Return an interaction *store* holds that is none of the stories' steps, or None.
+
+    The demo writes only into a store that is empty or holds its own
+    stories: its interactions would otherwise join a real ledger, which
+    keeps everything it is given.
+    """
+    steps = {
+        event.interaction.id: event.interaction
+        for story in stories()
+        for event in story.events
+        if isinstance(event, Step)
+    }
+    for relationship in store.relationships():
+        for interaction in store.history(relationship.sender, relationship.contact):
+            if steps.get(interaction.id) != interaction:
+                return interaction
+    return None
 
 
 def _indent(text: str, prefix: str) -> list[str]:

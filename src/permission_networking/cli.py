@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any, NoReturn, TextIO
 
 from ._decision import Decision
-from ._demo import intro, render, run_stories, to_json
+from ._demo import foreign_interaction, intro, render, run_stories, to_json
 from ._guards import resolve_at
 from ._machine import state_diagram
 from ._policy import Policy
@@ -155,7 +155,15 @@ def _cmd_demo(args: argparse.Namespace) -> int:
                 results = run_stories(store)
             kept = None
     else:
-        with SQLiteStore(args.db) as store:
+        with _store(args, create=True) as store:
+            found = foreign_interaction(store)
+            if found is not None:
+                msg = (
+                    f"{args.db} already holds interactions of its own (e.g. {found.id!r} of "
+                    f"{found.sender} -> {found.contact}); the demo writes its stories only into "
+                    "a new database or its own: pass --db with a new file name"
+                )
+                raise _UsageError(msg)
             results = run_stories(store)
         kept = args.db
     if args.json:
@@ -403,24 +411,36 @@ def _cmd_receipt(args: argparse.Namespace) -> int:
 
     def wanted(permission: Permission) -> bool:
         return (
-            permission.is_active(at)
-            and (args.purpose is None or str(permission.purpose) == args.purpose)
+            (args.purpose is None or str(permission.purpose) == args.purpose)
             and (channel is None or permission.channel in {None, channel})
             and (args.group is None or permission.group == args.group)
         )
 
-    found = [p for p in relationship.permissions if wanted(p)]
+    # The permission in force, else one that was withdrawn or lapsed: its
+    # receipt proves the consent a past message rested on, and says when it ended.
+    matching = [p for p in relationship.permissions if wanted(p)]
+    found = [p for p in matching if p.is_active(at)] or matching
+    what = "" if args.purpose is None else f" for {args.purpose}"
     if not found:
-        what = "" if args.purpose is None else f" for {args.purpose}"
-        msg = f"{args.contact} has given {args.sender} no active permission{what}"
+        msg = f"{args.contact} has given {args.sender} no permission{what}"
         raise _UsageError(msg)
     if len(found) > 1:
         keys = "; ".join(
             f"{p.purpose} on {p.channel or 'every channel'}" + (f" in {p.group}" if p.group else "")
             for p in found
         )
-        msg = f"{len(found)} active permissions ({keys}); choose one with --purpose, --channel or --group"
+        state = "active" if found[0].is_active(at) else "ended"
+        msg = (
+            f"{len(found)} {state} permissions ({keys}); "
+            "choose one with --purpose, --channel or --group"
+        )
         raise _UsageError(msg)
+    if not found[0].is_active(at):
+        print(
+            f"note: {args.contact}'s permission{what} is no longer in force; "
+            "the receipt says when it ended",
+            file=sys.stderr,
+        )
     _print_json(
         receipt(
             relationship,
@@ -447,9 +467,11 @@ def _cmd_forget(args: argparse.Namespace) -> int:
     return 0
 
 
-def _common() -> argparse.ArgumentParser:
+def _common(
+    db_help: str = f"the SQLite database (default: {DEFAULT_DB})",
+) -> argparse.ArgumentParser:
     common = _Parser(add_help=False)
-    common.add_argument("--db", metavar="FILE", help=f"the SQLite database (default: {DEFAULT_DB})")
+    common.add_argument("--db", metavar="FILE", help=db_help)
     common.add_argument("--json", action="store_true", help="print JSON instead of text")
     return common
 
@@ -512,8 +534,13 @@ def build_parser() -> argparse.ArgumentParser:
         "demo",
         _cmd_demo,
         help="walk through the seed stories on a throw-away database",
-        example=f"{PROG} demo",
-        parents=p,
+        example=f"{PROG} demo\n{PROG} demo --db demo.db   # keep the stories to explore them",
+        parents=[
+            _common(
+                "keep the stories in this SQLite database, new or an earlier demo's "
+                "(default: a throw-away file, deleted afterwards)"
+            )
+        ],
     )
 
     imp = commands.add_parser(

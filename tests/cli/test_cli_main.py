@@ -557,6 +557,21 @@ class TestVerifyAndForget:
         assert not typo.exists()
 
 
+def _two_permissions(tmp_path: Path) -> str:
+    """
+    Return a new database in which bo gave acme two permissions, for marketing and for sales.
+    """
+    db = str(tmp_path / "two.db")
+    with SQLiteStore(db) as store:
+        for n, purpose in enumerate(("marketing", "sales")):
+            store.record(
+                Interaction(
+                    f"g{n}", "acme", "bo", "opt_in_granted", "2026-01-01T00:00:00Z", purpose=purpose
+                )
+            )
+    return db
+
+
 class TestReceipt:
     def test_a_receipt_from_options(self, capsys: pytest.CaptureFixture[str], db: str) -> None:
         """Receipt prints the Kantara receipt of the contact's one active permission."""
@@ -609,36 +624,40 @@ class TestReceipt:
         assert json.loads(first[1])["consentReceiptID"] == json.loads(second[1])["consentReceiptID"]
         assert "GB" == json.loads(second[1])["jurisdiction"]
 
-    def test_no_active_permission_is_bad_input(
+    def test_a_withdrawn_permission_still_has_its_receipt(
         self, capsys: pytest.CaptureFixture[str], db: str
     ) -> None:
-        """A contact who withdrew has no permission to give a receipt for: one line, status 2."""
+        """A contact who withdrew gets the receipt of the consent that was, saying when it ended."""
+        with SQLiteStore(db) as store:
+            (permission,) = store.relationship("acme", "linus@example.de").permissions
+        assert permission.withdrawn_at is not None
+
         code, out, err = run(
             capsys, "receipt", "acme", "linus@example.de", "--policy-url", "https://x.example",
+            *CONTROLLER, "--purpose", "marketing", "--db", db,
+        )  # fmt: skip
+        (service,) = json.loads(out)["services"]
+
+        assert 0 == code
+        assert "no longer in force" in err
+        assert permission.withdrawn_at.isoformat() in service["purposes"][0]["termination"]
+
+    def test_no_permission_is_bad_input(self, capsys: pytest.CaptureFixture[str], db: str) -> None:
+        """A contact who never gave a permission has no receipt: one line, status 2."""
+        code, out, err = run(
+            capsys, "receipt", "acme", "nobody@example.org", "--policy-url", "https://x.example",
             *CONTROLLER, "--purpose", "marketing", "--db", db,
         )  # fmt: skip
 
         assert (2, "") == (code, out)
         assert 1 == len(err.splitlines())
-        assert "no active permission for marketing" in err
+        assert "no permission for marketing" in err
 
     def test_several_permissions_need_a_choice(
         self, capsys: pytest.CaptureFixture[str], tmp_path: Path
     ) -> None:
         """With two active permissions, the receipt asks which one."""
-        db = str(tmp_path / "two.db")
-        with SQLiteStore(db) as store:
-            for n, purpose in enumerate(("marketing", "sales")):
-                store.record(
-                    Interaction(
-                        f"g{n}",
-                        "acme",
-                        "bo",
-                        "opt_in_granted",
-                        "2026-01-01T00:00:00Z",
-                        purpose=purpose,
-                    )
-                )
+        db = _two_permissions(tmp_path)
 
         code, _, err = run(
             capsys, "receipt", "acme", "bo", "--policy-url", "https://x.example", *CONTROLLER,
@@ -657,9 +676,25 @@ class TestReceipt:
         )
 
         assert 2 == code
-        assert "no active permission" in err
+        assert "no permission" in err
         assert 2 == code2
         assert "2 active permissions (marketing on every channel; sales on every channel)" in err2
+
+    def test_several_ended_permissions_need_a_choice(
+        self, capsys: pytest.CaptureFixture[str], tmp_path: Path
+    ) -> None:
+        """With two withdrawn permissions and none in force, the receipt asks which one."""
+        db = _two_permissions(tmp_path)
+        with SQLiteStore(db) as store:
+            store.record(Interaction("o", "acme", "bo", "opt_out", "2026-02-01T00:00:00Z"))
+
+        code, out, err = run(
+            capsys, "receipt", "acme", "bo", "--policy-url", "https://x.example", *CONTROLLER,
+            "--db", db,
+        )  # fmt: skip
+
+        assert (2, "") == (code, out)
+        assert "2 ended permissions (marketing on every channel; sales on every channel)" in err
 
     @pytest.mark.parametrize(
         "case",
@@ -744,6 +779,47 @@ class TestDiagramAndDemo:
         assert f"The stories are kept in {db}." in out
         assert 0 == explained[0]
         assert "[consent_withdrawn]" in explained[1]
+
+    def test_the_demo_runs_again_on_its_own_store(
+        self, capsys: pytest.CaptureFixture[str], tmp_path: Path
+    ) -> None:
+        """A second demo on the database an earlier demo wrote adds nothing and succeeds."""
+        db = str(tmp_path / "demo.db")
+        run(capsys, "demo", "--db", db)
+        with SQLiteStore(db) as store:
+            before = [store.history(r.sender, r.contact) for r in store.relationships()]
+
+        code, _, err = run(capsys, "demo", "--db", db)
+
+        assert (0, "") == (code, err)
+        with SQLiteStore(db) as store:
+            assert before == [store.history(r.sender, r.contact) for r in store.relationships()]
+
+    def test_the_demo_refuses_a_database_with_data_of_its_own(
+        self, capsys: pytest.CaptureFixture[str], tmp_path: Path
+    ) -> None:
+        """The demo's stories never join a real ledger: exit 2, one line, the ledger unchanged."""
+        db = str(tmp_path / "crm.db")
+        mine = Interaction("x1", "ana", "bo", "message", "2026-01-05T09:00:00Z")
+        with SQLiteStore(db) as store:
+            store.record(mine)
+
+        code, out, err = run(capsys, "demo", "--db", db)
+
+        assert (2, "") == (code, out)
+        assert 1 == len(err.splitlines())
+        assert "already holds interactions of its own" in err
+        with SQLiteStore(db) as store:
+            assert [mine] == store.history("ana", "bo")
+            assert 1 == len(list(store.relationships()))
+
+    def test_the_demo_help_names_its_own_default(self, capsys: pytest.CaptureFixture[str]) -> None:
+        """Demo's --db defaults to a throw-away file, not the working database."""
+        code, out, _ = run(capsys, "demo", "--help")
+
+        assert 0 == code
+        assert "throw-away" in out
+        assert "permission_networking.db" not in out
 
     def test_the_demo_as_json(self, capsys: pytest.CaptureFixture[str]) -> None:
         """Demo --json prints the six stories with their events."""
