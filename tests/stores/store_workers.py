@@ -6,12 +6,16 @@ They live in a module of their own so that a spawned process can import them.
 
 from __future__ import annotations
 
+import os
+import signal
+
 from multiprocessing.queues import Queue
 from multiprocessing.synchronize import Barrier
 from typing import Any
 
 from permission_networking import Interaction
 from permission_networking.stores import SQLiteStore
+from permission_networking.stores._sqlite import _SQLiteTransaction
 
 
 # Only guards against a process that never starts; the race itself takes milliseconds.
@@ -36,3 +40,30 @@ def record_batch(
     with SQLiteStore(path) as store:
         start.wait(START_TIMEOUT)
         results.put(store.record_many(Interaction.from_dict(item) for item in batch))
+
+
+def crash_inside(path: str, step: str, call: str, argument: Any) -> None:
+    """
+    Make *call* on the store, and die (SIGKILL) inside its transaction, once *step* has run.
+
+    *step* names a method of the SQLite transaction that writes (``append``,
+    ``erase``, ``put_tombstone``, ``log_decision``): it runs, its statements are
+    executed, and the process is killed before the transaction commits, as by
+    a power cut or an OOM killer. *call* is ``record_many`` (*argument* a list
+    of ``Interaction.to_dict()`` values), ``perform`` or ``forget`` (*argument*
+    a contact of ana's).
+    """
+    written = getattr(_SQLiteTransaction, step)
+
+    def then_die(self: _SQLiteTransaction, *args: Any) -> Any:
+        written(self, *args)
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    setattr(_SQLiteTransaction, step, then_die)
+    with SQLiteStore(path, audit=True) as store:
+        if call == "record_many":
+            store.record_many(Interaction.from_dict(item) for item in argument)
+        elif call == "perform":
+            store.perform("ana", argument, "message")
+        else:
+            store.forget(argument)
