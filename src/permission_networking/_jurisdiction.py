@@ -114,12 +114,29 @@ def policy_for(jurisdiction: str | None) -> Policy:
     >>> policy_for(None).name
     'etiquette'
     """
-    if jurisdiction is None:
-        return _policy("")
-    if not isinstance(jurisdiction, str):
+    # A guard given no policy asks this for every check: the code as written
+    # is looked up first, before it is read.
+    try:
+        return _BY_CODE[jurisdiction]
+    except (KeyError, TypeError):
+        pass
+    if jurisdiction is not None and not isinstance(jurisdiction, str):
         raise InvalidRequest(
             "jurisdiction",
             jurisdiction,
             "expected an ISO 3166 code such as 'CA' or 'DE-BY', or None",
         )
-    return _policy(_key(jurisdiction))
+    policy = _policy("" if jurisdiction is None else _key(jurisdiction))
+    if type(jurisdiction) is str or jurisdiction is None:
+        if len(_BY_CODE) >= _BY_CODE_MAX:
+            _BY_CODE.clear()
+        _BY_CODE[jurisdiction] = policy
+    return policy
+
+
+_BY_CODE: Final[dict[str | None, Policy]] = {}
+"""
+The policy of each code as written (``"ca-on"``, ``"DE"``, None), as `policy_for` found it.
+"""
+
+_BY_CODE_MAX: Final = 1024

@@ -11,7 +11,7 @@ import pytest
 from dateutil.relativedelta import relativedelta
 
 from permission_networking import InvalidRequest, Policy, check, policy_for
-from permission_networking._jurisdiction import EU_MEMBER_STATES
+from permission_networking._jurisdiction import _BY_CODE, _BY_CODE_MAX, EU_MEMBER_STATES
 from timeline import Log, day
 
 
@@ -156,12 +156,40 @@ class TestCache:
         ) & Policy.can_spam() & Policy.tcpa(call_hours=(8, 20))
 
 
-def test_a_non_string_is_refused() -> None:
-    """A jurisdiction that is neither a string nor None is an InvalidRequest naming it."""
-    with pytest.raises(InvalidRequest) as info:
-        policy_for(124)  # type: ignore[arg-type]
+@pytest.mark.parametrize("value", [124, ["CA"], b"CA"])
+def test_a_non_string_is_refused(value: object) -> None:
+    """A jurisdiction that is neither a string nor None is an InvalidRequest naming it, every time."""
+    for _ in range(2):
+        with pytest.raises(InvalidRequest) as info:
+            policy_for(value)  # type: ignore[arg-type]
 
-    assert "jurisdiction" == info.value.field
+        assert "jurisdiction" == info.value.field
+
+
+class _Code(str):
+    """
+    A str subclass, as an ORM may hand one over.
+    """
+
+    __slots__ = ()
+
+
+def test_codes_as_written_give_the_shared_policies() -> None:
+    """Each spelling of a code, asked again or as a str subclass, gives the one shared policy."""
+    for code in ("CA", "ca-on", " ca ", _Code("CA-QC"), "CA"):
+        assert policy_for("CA") is policy_for(code)
+    assert policy_for(None) is policy_for(None)
+    assert policy_for(None) is policy_for("XX")
+
+
+def test_the_codes_remembered_are_bounded() -> None:
+    """Thousands of distinct codes leave a bounded memory of them, and the right policies."""
+    codes = [f"DE-{n}" for n in range(3000)]
+
+    policies = {policy_for(code).name for code in codes}
+
+    assert {"etiquette & gdpr"} == policies
+    assert len(_BY_CODE) <= _BY_CODE_MAX
 
 
 class TestCheckChoosesByJurisdiction:
