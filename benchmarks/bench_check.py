@@ -35,6 +35,7 @@ from permission_networking import (
     Relationship,
     RelationshipState,
     check,
+    policy_for,
     replay,
 )
 from permission_networking._decision import set_allowed, set_pending
@@ -316,6 +317,7 @@ def peers(size: Size) -> list[Row]:
                 if peer in times
             )
     rows.extend(_decision_alone(size))
+    rows.append(_policy_chosen(size))
     for allowed, values in ratios.items():
         limit = 5 if allowed else 20
         median = statistics.median(values)
@@ -441,3 +443,33 @@ def _decision_alone(size: Size) -> list[Row]:
             "floor (message)",
         ),
     ]
+
+
+def _policy_chosen(size: Size) -> Row:
+    """
+    Time a check that leaves the policy to the contact's jurisdiction, against one given it.
+    """
+    relationship = attrs.evolve(stage_relationship("opted_in"), jurisdiction="ca-on")
+    namespace: dict[str, Any] = {
+        "check": check,
+        "relationship": relationship,
+        "policy": policy_for(relationship.jurisdiction),
+        "at": AT,
+    }
+    assert check(relationship, "send_marketing", at=AT).allowed
+    times = compare(
+        {
+            "given": "check(relationship, 'send_marketing', at=at, policy=policy)",
+            "chosen": "check(relationship, 'send_marketing', at=at)",
+        },
+        namespace,
+        size,
+    )
+    return Row(
+        "check vs peers",
+        "check with policy=None, a contact in ca-on (etiquette & casl)",
+        micro(times["chosen"]),
+        "us",
+        times["chosen"] / times["given"],
+        "the same check given its policy",
+    )
