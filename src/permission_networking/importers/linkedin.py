@@ -143,7 +143,7 @@ def _member_url(value: str) -> str | None:
     # A member's profile URL, canonical; None for anything else (a company
     # page, a school, a legacy /pub/ address): it is not a person's id.
     url = canonical_profile_url(value)
-    if url is None or not url.startswith(_MEMBER) or len(url) == len(_MEMBER):
+    if url is None or not url.startswith(_MEMBER):
         return None
     return url
 
