@@ -870,6 +870,20 @@ class TestForget:
             assert BO not in str(decision.to_dict())
         assert logged == audited.decisions(sender="ana")
 
+    @pytest.mark.parametrize("contact", ["ed", "on", "2026", "+1 555 0100", "bo@example.org."])
+    def test_logged_reasons_keep_their_wording(self, audited: Store, contact: str) -> None:
+        """
+        Forgetting replaces the identifier where it stands as itself, never letters of other words.
+        """
+        audited.check("ana", contact, "message", at=day(2))
+        audited.forget(contact)
+
+        (logged,) = audited.decisions(contact=contact)
+        (reason,) = logged.reasons
+
+        assert str(logged.contact).startswith("forgotten:")
+        assert f"{logged.contact} is not connected, introduced or met" == reason.message
+
 
 class TestVerify:
     def test_an_empty_store_verifies(self, store: Store) -> None:

@@ -12,6 +12,7 @@ import abc
 import hashlib
 import hmac
 import json
+import re
 import uuid
 
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
@@ -416,10 +417,14 @@ def suppress(decision: Decision, contact: str) -> Decision:
 def scrub(decision: Decision, contact: str, alias: str) -> Decision:
     """
     Return *decision* with the identifier *contact* replaced by *alias*, also in its messages.
+
+    In a message the identifier is replaced where it stands as itself: not
+    inside a longer word (forgetting ``ed`` leaves "connected" whole).
     """
+    mention = _mention(contact)
 
     def clean(reason: Reason) -> Reason:
-        return attrs.evolve(reason, message=reason.message.replace(contact, alias))
+        return attrs.evolve(reason, message=mention.sub(lambda _: alias, reason.message))
 
     return attrs.evolve(
         decision,
@@ -427,6 +432,15 @@ def scrub(decision: Decision, contact: str, alias: str) -> Decision:
         reasons=tuple(map(clean, decision.reasons)),
         warnings=tuple(map(clean, decision.warnings)),
     )
+
+
+def _mention(identifier: str) -> re.Pattern[str]:
+    # The identifier, where no word character runs on from its first or last
+    # character (an identifier that begins or ends with another character,
+    # like "+1 555" or "bo@example.org.", is matched wherever it stands).
+    before = r"(?<!\w)" if re.match(r"\w", identifier) else ""
+    after = r"(?!\w)" if re.search(r"\w\Z", identifier) else ""
+    return re.compile(before + re.escape(identifier) + after)
 
 
 def advance(
