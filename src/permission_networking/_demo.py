@@ -418,7 +418,7 @@ def stories() -> tuple[Story, ...]:
         Story(
             6,
             "Do not contact",
-            "A block ends everything; a spam complaint ends marketing.",
+            "A block or a spam complaint ends everything, until they come back themselves.",
             tuple(six.events),
         ),
     )

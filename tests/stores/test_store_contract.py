@@ -637,6 +637,36 @@ class TestPerform:
         with pytest.raises(InvalidRequest):
             store.perform("ana", BO, "message", id="")
 
+    def test_a_back_dated_perform_acts_on_everything_recorded(self, store: Store) -> None:
+        """
+        A perform dated before a recorded complaint is denied; check at that time still asks about then.
+        """
+        connected(store)
+        store.record(make("c", "complaint", day(2)))
+
+        decision = store.perform("ana", BO, "message", at=day(1), id="late-job")
+
+        assert ("do_not_contact",) == decision.codes
+        assert day(1) == decision.at
+        assert store.check("ana", BO, "message", at=day(1)).allowed
+        assert ["connection_accepted", "complaint"] == [i.kind for i in store.history("ana", BO)]
+
+    def test_workers_with_skewed_clocks_cannot_both_pass_the_limit(self, store: Store) -> None:
+        """
+        The second of two sends is denied at the limit, though its at sorts before the first.
+        """
+        connected(store)
+        strict = Policy.etiquette(max_unanswered=1)
+        first = day(1) + timedelta(seconds=1)
+
+        outcomes = [
+            store.perform("ana", BO, "message", at=at, id=f"w{n}", policy=strict).codes
+            for n, at in enumerate((first, day(1)))
+        ]
+
+        assert [(), ("unanswered_limit",)] == outcomes
+        assert 1 == store.relationship("ana", BO).unanswered
+
     def test_threads_cannot_both_pass_the_limit(self, store: Store) -> None:
         """
         Threads racing to message one contact record exactly the limit.

@@ -267,14 +267,25 @@ class Model:
             return tombstone_view(sender, contact)
         return replay(self.log(sender, contact), at=at, sender=sender, contact=contact)
 
-    def decision(
-        self, sender: str, contact: str, action: str, at: datetime, policy: Policy | None
+    def decision(  # noqa: PLR0913
+        self,
+        sender: str,
+        contact: str,
+        action: str,
+        at: datetime,
+        policy: Policy | None,
+        *,
+        everything: bool = False,
     ) -> Expected:
         """
         Return the decision a store should give, and note it in the decision log.
+
+        It rests on what had happened by *at*, or with *everything* (as
+        `perform` decides) on every interaction stored, also those after *at*.
         """
-        suppressed = self.suppressed(sender, contact, at)
-        relationship = self.relationship(sender, contact, at)
+        upto = None if everything else at
+        suppressed = self.suppressed(sender, contact, upto)
+        relationship = self.relationship(sender, contact, upto)
         decision = check_relationship(relationship, action, at=at, policy=policy)
         expected = Expected(decision, suppressed=suppressed)
         self.logged.append((expected, suppressed))
@@ -470,7 +481,7 @@ class StoreMachine(RuleBasedStateMachine):
             event("perform: conflict")
             assert ("conflict", id) == answer
             return
-        expected = self.model.decision(sender, contact, action, at, policy)
+        expected = self.model.decision(sender, contact, action, at, policy, everything=True)
         assert ("ok", expected.plain()) == answer
         event(f"perform: {'allowed' if expected.allowed else 'denied'}")
         if expected.allowed:

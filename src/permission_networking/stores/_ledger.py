@@ -928,6 +928,12 @@ class BaseStore(abc.ABC):
         purpose and group) is recorded before any other writer can decide on
         the pair, so two workers cannot both pass a limit.
 
+        An action is taken on everything known: unlike `check`, which with
+        *at* asks about that moment, `perform` decides at *at* on every
+        interaction recorded for the pair, also those dated after *at* (a
+        complaint, another worker's send), so that a late or back-dated
+        *at* never acts past them.
+
         Args:
             sender: Who acts.
             contact: Towards whom.
@@ -956,7 +962,6 @@ class BaseStore(abc.ABC):
             id = _identifier("id", id)  # noqa: A001
         when = resolve_at(at)
         request = make_request(action, when, channel, purpose, group)
-        cutoff = None if at is None else when
         with self._transaction(write=True) as tx:
             if id is not None and tx.bodies([id]):
                 raise ConflictError(
@@ -965,7 +970,7 @@ class BaseStore(abc.ABC):
                     "before; pass a new id to act again",
                 )
             tombstone = self._tombstone(tx, contact)
-            relationship, suppressed = self._view(tx, _pair(tx, sender, contact), cutoff, tombstone)
+            relationship, suppressed = self._view(tx, _pair(tx, sender, contact), None, tombstone)
             decision = self._decide(tx, relationship, request, policy, suppressed=suppressed)
             if decision.allowed:
                 interaction = Interaction(

@@ -174,6 +174,9 @@ class Store(Protocol):
     ) -> Decision:
         """
         Decide *action* and, when allowed, record it, in one atomic step.
+
+        The decision rests on every interaction recorded for the pair, also
+        those dated after *at*.
         """
 
     def screen(  # noqa: PLR0913
