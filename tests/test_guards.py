@@ -196,6 +196,48 @@ class TestPitch:
         assert check(rel, "pitch", at=day(90), policy=ETIQUETTE).allowed
         assert ["no_interest"] == codes(check(rel, "pitch", at=day(91), policy=ETIQUETTE))
 
+    @pytest.mark.parametrize(
+        ("opt_out", "expected"),
+        [
+            ({"purpose": "sales"}, ["consent_withdrawn"]),
+            ({}, ["consent_withdrawn"]),
+            ({"purpose": "sales", "channel": "email"}, ["consent_withdrawn"]),
+            ({"purpose": "sales", "channel": "linkedin"}, []),
+            ({"purpose": "marketing"}, []),
+        ],
+    )
+    def test_an_opt_out_of_sales_since_the_inquiry_ends_the_interest(
+        self, opt_out: dict[str, str], expected: list[str]
+    ) -> None:
+        """An opt-out covering sales on the channel, after the last inquiry, denies a pitch."""
+        rel = engaged().inbound("inquiry", 1).inbound("opt_out", 2, **opt_out).relationship()
+
+        decision = check(rel, "pitch", at=day(3), channel="email", policy=ETIQUETTE)
+
+        assert expected == codes(decision)
+        assert decision.retry_at is None
+
+    def test_an_unknown_channel_is_covered_by_an_opt_out_on_any(self) -> None:
+        """A pitch without a channel is denied by an opt-out of sales on one channel."""
+        rel = engaged().inbound("inquiry", 1).inbound("opt_out", 2, purpose="sales", channel="sms")
+
+        assert ["consent_withdrawn"] == codes(check(rel.relationship(), "pitch", at=day(3)))
+
+    def test_a_new_inquiry_or_grant_after_the_opt_out_restores_the_pitch(self) -> None:
+        """Interest shown again, or a new sales permission, lifts the opt-out's hold on pitches."""
+
+        def opted_out() -> Log:
+            return engaged().inbound("inquiry", 1).inbound("opt_out", 2, purpose="sales")
+
+        asked = opted_out().inbound("inquiry", 5).relationship()
+        granted = opted_out().inbound("opt_in_granted", 4, purpose="sales").relationship()
+        denied = check(opted_out().relationship(), "pitch", at=day(3), policy=ETIQUETTE)
+
+        assert check(asked, "pitch", at=day(6), policy=ETIQUETTE).allowed
+        assert check(granted, "pitch", at=day(6), policy=ETIQUETTE).allowed
+        (reason,) = denied.reasons
+        assert f"bo opted out of sales on an unknown channel on {day(2):%Y-%m-%d}" in reason.message
+
 
 class TestRequestOptIn:
     def test_permission_does_not_replace_interest(self) -> None:

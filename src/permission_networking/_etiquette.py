@@ -17,7 +17,7 @@ from ._values import Action, Channel, Permission, Purpose, PurposeLike, Relation
 
 if TYPE_CHECKING:
     from ._policy import Policy
-    from ._relationship import Relationship
+    from ._relationship import OptOut, Relationship
 
 __all__ = [
     "ETIQUETTE_RULES",
@@ -339,9 +339,37 @@ def _sales_permission(
     )
 
 
+def _opted_out_since_interest(
+    rel: Relationship, at: datetime, channel: Channel | None, purpose: PurposeLike | None
+) -> OptOut | None:
+    # The opt-out of the pitch's purpose (sales by default) on its channel that
+    # stands at *at* and came after the contact's last inquiry, if any: they
+    # asked to hear no more offers, and have not shown interest since.
+    if not rel.opt_outs:
+        return None
+    wanted = purpose or Purpose.SALES
+    interest = rel.interest_at
+    for opt_out in rel.opt_outs:
+        if (
+            opt_out.at <= at
+            and (interest is None or interest <= opt_out.at)
+            and opt_out.covers(wanted, channel)
+            and not any(
+                p.granted_at > opt_out.at and p.purpose == wanted and p.covers(channel)
+                for p in rel.permissions
+            )
+        ):
+            return opt_out
+    return None
+
+
 @denied_when(
     Deny(_NOT_ENGAGED, "not _engaged(rel, at, policy.engagement_ttl)"),
     Deny(_NO_INTEREST, "not _interested(rel, at, policy.interest_ttl)"),
+    Deny(
+        _CONSENT_WITHDRAWN,
+        "rel.opt_outs and _opted_out_since_interest(rel, at, channel, purpose) is not None",
+    ),
     unless="_sales_permission(rel, at, channel, purpose, policy.express_consent_ttl)",
 )
 def _pitch(rel: Relationship, req: Request, policy: Policy) -> Sequence[Reason]:
@@ -353,6 +381,17 @@ def _pitch(rel: Relationship, req: Request, policy: Policy) -> Sequence[Reason]:
         found.append(not_engaged)
     if not _interested(rel, req.at, policy.interest_ttl):
         found.append(_no_interest(rel, "pitch"))
+    opted_out = _opted_out_since_interest(rel, req.at, req.channel, req.purpose)
+    if opted_out is not None:
+        what = f"{req.purpose or Purpose.SALES} on {req.channel or 'an unknown channel'}"
+        found.append(
+            make_reason(
+                _CONSENT_WITHDRAWN,
+                f"{rel.contact} opted out of {what} on {_day(opted_out.at)} "
+                "and has not inquired since",
+                "pitch",
+            )
+        )
     return found
 
 

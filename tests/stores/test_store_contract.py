@@ -844,6 +844,23 @@ class TestForget:
         assert store.check("ana", BO, "send_marketing", at=at).allowed
         assert not store.check("cy", BO, "message", at=at)
 
+    def test_nothing_is_performed_at_or_before_the_erasure(self, store: Store) -> None:
+        """
+        After the contact came back, a perform dated before their erasure is denied and records nothing.
+        """
+        self.remember(store)
+        store.forget(BO)
+        later = soon()
+        store.record(make("o", "opt_in_granted", later, purpose="marketing"))
+        lenient = Policy("anything goes")
+
+        before = store.perform("ana", BO, "message", at=day(3), id="old-job", policy=lenient)
+        after = store.perform("ana", BO, "message", at=later + timedelta(hours=1), policy=lenient)
+
+        assert ("do_not_contact",) == before.codes
+        assert after.allowed
+        assert ["opt_in_granted", "message"] == [i.kind for i in store.history("ana", BO)]
+
     def test_forgetting_someone_unknown_still_suppresses(self, store: Store) -> None:
         """
         Forgetting a contact with no history erases nothing and suppresses them.

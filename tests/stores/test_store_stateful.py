@@ -281,11 +281,17 @@ class Model:
         Return the decision a store should give, and note it in the decision log.
 
         It rests on what had happened by *at*, or with *everything* (as
-        `perform` decides) on every interaction stored, also those after *at*.
+        `perform` decides) on every interaction stored, also those after *at*;
+        a time at or before a contact's erasure gets the tombstone's denial.
         """
         upto = None if everything else at
-        suppressed = self.suppressed(sender, contact, upto)
-        relationship = self.relationship(sender, contact, upto)
+        erased_at = self.erased.get(contact)
+        if erased_at is not None and at <= erased_at:
+            # Nothing is decided for a time at or before the erasure but the tombstone's denial.
+            suppressed, relationship = True, tombstone_view(sender, contact)
+        else:
+            suppressed = self.suppressed(sender, contact, upto)
+            relationship = self.relationship(sender, contact, upto)
         decision = check_relationship(relationship, action, at=at, policy=policy)
         expected = Expected(decision, suppressed=suppressed)
         self.logged.append((expected, suppressed))

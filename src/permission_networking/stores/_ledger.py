@@ -970,7 +970,12 @@ class BaseStore(abc.ABC):
                     "before; pass a new id to act again",
                 )
             tombstone = self._tombstone(tx, contact)
-            relationship, suppressed = self._view(tx, _pair(tx, sender, contact), None, tombstone)
+            if tombstone is not None and when <= tombstone.erased_at:
+                # Nothing is done, or recorded, at or before an erasure.
+                relationship, suppressed = tombstone_view(sender, contact), True
+            else:
+                pair = _pair(tx, sender, contact)
+                relationship, suppressed = self._view(tx, pair, None, tombstone)
             decision = self._decide(tx, relationship, request, policy, suppressed=suppressed)
             if decision.allowed:
                 interaction = Interaction(
