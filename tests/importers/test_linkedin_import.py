@@ -504,6 +504,23 @@ class TestMatching:
 
         assert ERAS["Basic_LinkedInDataExport_10-21-2023"] == summary(interactions)
 
+    @pytest.mark.parametrize("folder", ["DRAFT", "Drafts", "SPAM"])
+    def test_a_message_in_a_draft_or_spam_folder_gives_nothing(
+        self, tmp_path: Path, folder: str
+    ) -> None:
+        """A row filed as a draft was never sent, and spam never engaged anyone: nothing."""
+        folder_path = copy_era("Basic_LinkedInDataExport_10-21-2023", tmp_path)
+        with (folder_path / "messages.csv").open("a", encoding="utf-8") as file:
+            file.write(
+                f"2-RFJBRlQxMjM0NTY3,,Jordan Pike,{OWNER},Sam Carter,"
+                "https://www.linkedin.com/in/samcarter,2023-10-20 10:00:00 UTC,,"
+                f"Unfinished thought,{folder}\n"
+            )
+
+        interactions = read_linkedin_export(folder_path)
+
+        assert ERAS["Basic_LinkedInDataExport_10-21-2023"] == summary(interactions)
+
     def test_a_thread_of_three_people_is_a_group(self, tmp_path: Path) -> None:
         """A conversation with three participants gives nothing, even row by row one-to-one."""
         folder = copy_era("Basic_LinkedInDataExport_10-21-2023", tmp_path)

@@ -101,6 +101,8 @@ _SENT_AT = re.compile(
     r"(\d{1,2})/(\d{1,2})/(\d{4}|\d{2}),?\s+(\d{1,2}):(\d{2})(?::(\d{2}))?\s*([AaPp])\.?[Mm]\.?"
 )
 _SPONSORED = "spinmail-quill-editor"
+# Folders of messages.csv whose rows were never a message between two people.
+_NOT_SENT = frozenset({"SPAM", "DRAFT", "DRAFTS"})
 _HIDDEN_MEMBER = "linkedin member"
 _YES = frozenset({"yes", "true", "1"})
 
@@ -560,7 +562,7 @@ class _Reader:
         for row in table.rows:
             if _yes(row.get("is message draft")) or _yes(row.get("is conversation draft")):
                 continue
-            if row.get("folder").upper() == "SPAM" or _SPONSORED in row.get("content")[:200]:
+            if row.get("folder").upper() in _NOT_SENT or _SPONSORED in row.get("content")[:200]:
                 continue
             sender_url = _member_url(row.get("sender profile url"))
             if sender_url is None:
