@@ -106,6 +106,40 @@ def test_a_fused_plan_denies_with_the_codes_of_its_rules(  # noqa: PLR0913, PLR0
     assert (not found) == passes(relationship, at, request.purpose, request.group)
 
 
+CONSENT_KINDS = [
+    InteractionKind.INQUIRY,
+    InteractionKind.PURCHASE,
+    InteractionKind.INTRODUCED,
+    InteractionKind.OPT_IN_GRANTED,
+    InteractionKind.OPT_OUT,
+    InteractionKind.PITCH,
+    InteractionKind.MARKETING_SENT,
+]
+TWO_CHANNELS = [Channel.EMAIL, Channel.SMS]
+
+
+@settings(max_examples=600)
+@given(
+    log=logs(kinds=CONSENT_KINDS, channels=TWO_CHANNELS, purposes=["marketing", "sales"]),
+    at=TIMES,
+    action=st.sampled_from([Action.PITCH, Action.SEND_MARKETING, Action.REQUEST_OPT_IN]),
+    channel=st.none() | st.sampled_from(TWO_CHANNELS),
+    policy=st.sampled_from(POLICIES),
+)
+def test_a_fused_plan_of_a_commercial_action_denies_as_its_rules(
+    log: list[object], at: datetime, action: Action, channel: Channel | None, policy: Policy
+) -> None:
+    """Over histories of consent, interest and opt-outs on few channels, the plan is its rules."""
+    relationship = replay(log, sender="ana", contact="bo")  # type: ignore[arg-type]
+    request = make_request(action, at, channel, None, None)
+    passes, codes = compiled(plan_for(policy, request.action), request.channel)
+
+    found = codes(relationship, at, request.purpose, request.group)
+
+    assert decide(relationship, request, policy).codes == found
+    assert (not found) == passes(relationship, at, request.purpose, request.group)
+
+
 @settings(max_examples=300)
 @given(
     log=logs(),
