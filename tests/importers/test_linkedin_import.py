@@ -187,6 +187,16 @@ def copy_era(era: str, tmp_path: Path) -> Path:
     return Path(shutil.copytree(FIXTURES / era, tmp_path / era))
 
 
+def era_2023_with(tmp_path: Path, row: str) -> Path:
+    """
+    Return a writable copy of the 2023 export with *row* added to its messages.csv.
+    """
+    folder = copy_era("Basic_LinkedInDataExport_10-21-2023", tmp_path)
+    with (folder / "messages.csv").open("a", encoding="utf-8") as file:
+        file.write(row + "\n")
+    return folder
+
+
 def zip_folder(folder: Path, target: Path, *, prefix: str = "") -> Path:
     """
     Zip the files of *folder* into *target*, under *prefix* inside the archive.
@@ -470,13 +480,12 @@ class TestMatching:
 
     def test_an_inbound_message_to_someone_else_is_skipped(self, tmp_path: Path) -> None:
         """A message between two other people says nothing about the owner's relationships."""
-        folder = copy_era("Basic_LinkedInDataExport_10-21-2023", tmp_path)
-        with (folder / "messages.csv").open("a", encoding="utf-8") as file:
-            file.write(
-                "2-RUxTRTEyMzQ1Njc4,,Amara Nwosu,https://www.linkedin.com/in/amara-nwosu,"
-                "Sam Carter,https://www.linkedin.com/in/samcarter,"
-                "2023-10-10 10:00:00 UTC,,Hi Sam,INBOX\n"
-            )
+        folder = era_2023_with(
+            tmp_path,
+            "2-RUxTRTEyMzQ1Njc4,,Amara Nwosu,https://www.linkedin.com/in/amara-nwosu,"
+            "Sam Carter,https://www.linkedin.com/in/samcarter,"
+            "2023-10-10 10:00:00 UTC,,Hi Sam,INBOX",
+        )
 
         assert ERAS["Basic_LinkedInDataExport_10-21-2023"] == summary(read_linkedin_export(folder))
 
@@ -493,12 +502,11 @@ class TestMatching:
         self, tmp_path: Path, url: str
     ) -> None:
         """A sender whose URL is not a member's profile (/in/<slug>) has no profile URL: nothing."""
-        folder = copy_era("Basic_LinkedInDataExport_10-21-2023", tmp_path)
-        with (folder / "messages.csv").open("a", encoding="utf-8") as file:
-            file.write(
-                f"2-QUNNRTEyMzQ1Njc4,,Acme Ads,{url},"
-                f"Jordan Pike,{OWNER},2023-10-11 10:00:00 UTC,,Buy our thing,INBOX\n"
-            )
+        folder = era_2023_with(
+            tmp_path,
+            f"2-QUNNRTEyMzQ1Njc4,,Acme Ads,{url},"
+            f"Jordan Pike,{OWNER},2023-10-11 10:00:00 UTC,,Buy our thing,INBOX",
+        )
 
         interactions = read_linkedin_export(folder)
 
@@ -509,27 +517,25 @@ class TestMatching:
         self, tmp_path: Path, folder: str
     ) -> None:
         """A row filed as a draft was never sent, and spam never engaged anyone: nothing."""
-        folder_path = copy_era("Basic_LinkedInDataExport_10-21-2023", tmp_path)
-        with (folder_path / "messages.csv").open("a", encoding="utf-8") as file:
-            file.write(
-                f"2-RFJBRlQxMjM0NTY3,,Jordan Pike,{OWNER},Sam Carter,"
-                "https://www.linkedin.com/in/samcarter,2023-10-20 10:00:00 UTC,,"
-                f"Unfinished thought,{folder}\n"
-            )
+        export = era_2023_with(
+            tmp_path,
+            f"2-RFJBRlQxMjM0NTY3,,Jordan Pike,{OWNER},Sam Carter,"
+            "https://www.linkedin.com/in/samcarter,2023-10-20 10:00:00 UTC,,"
+            f"Unfinished thought,{folder}",
+        )
 
-        interactions = read_linkedin_export(folder_path)
+        interactions = read_linkedin_export(export)
 
         assert ERAS["Basic_LinkedInDataExport_10-21-2023"] == summary(interactions)
 
     def test_a_thread_of_three_people_is_a_group(self, tmp_path: Path) -> None:
         """A conversation with three participants gives nothing, even row by row one-to-one."""
-        folder = copy_era("Basic_LinkedInDataExport_10-21-2023", tmp_path)
-        with (folder / "messages.csv").open("a", encoding="utf-8") as file:
-            file.write(
-                "2-QU1BUkExMjM0NTY3,,Jordan Pike,https://www.linkedin.com/in/jordanpike,"
-                "Sam Carter,https://www.linkedin.com/in/samcarter,"
-                "2023-10-06 10:00:00 UTC,,Looping in Sam,INBOX\n"
-            )
+        folder = era_2023_with(
+            tmp_path,
+            "2-QU1BUkExMjM0NTY3,,Jordan Pike,https://www.linkedin.com/in/jordanpike,"
+            "Sam Carter,https://www.linkedin.com/in/samcarter,"
+            "2023-10-06 10:00:00 UTC,,Looping in Sam,INBOX",
+        )
 
         kinds = [i.kind.value for i in read_linkedin_export(folder)]
 
