@@ -321,9 +321,13 @@ class TestMarketing:
         expired = check(rel, "send_marketing", at=day(2) + relativedelta(months=24),
                         policy=two_years)  # fmt: skip
         assert ["consent_expired"] == codes(expired)
+        assert (
+            f"bo's consent to marketing on email, given on {day(2):%Y-%m-%d}, lapsed on "
+            f"{day(2) + relativedelta(months=24):%Y-%m-%d}"
+        ) == expired.reasons[0].message
 
     def test_expired_permission(self) -> None:
-        """A permission past its expires_at is consent_expired."""
+        """A permission past its expires_at is consent_expired, and says when it lapsed."""
         rel = engaged().inbound(
             "opt_in_granted", 2, purpose="marketing", metadata={"expires_at": day(5).isoformat()}
         )
@@ -331,6 +335,28 @@ class TestMarketing:
         decision = check(rel.relationship(), "send_marketing", at=day(6), policy=ETIQUETTE)
 
         assert ["consent_expired"] == codes(decision)
+        assert (
+            f"bo's consent to marketing on email, given on {day(2):%Y-%m-%d}, "
+            f"lapsed on {day(5):%Y-%m-%d}"
+        ) == decision.reasons[0].message
+
+    @pytest.mark.parametrize(("expires", "ttl", "lapsed"), [(5, 30, 5), (40, 30, 32)])
+    def test_a_permission_lapses_at_the_earlier_of_its_expiry_and_the_ttl(
+        self, expires: int, ttl: int, lapsed: int
+    ) -> None:
+        """With an expires_at and an express_consent_ttl, the message names the earlier end."""
+        rel = engaged().inbound(
+            "opt_in_granted",
+            2,
+            purpose="marketing",
+            metadata={"expires_at": day(expires).isoformat()},
+        )
+        policy = Policy.etiquette(express_consent_ttl=timedelta(days=ttl))
+
+        decision = check(rel.relationship(), "send_marketing", at=day(50), policy=policy)
+
+        assert ["consent_expired"] == codes(decision)
+        assert decision.reasons[0].message.endswith(f"lapsed on {day(lapsed):%Y-%m-%d}")
 
     def test_opt_out_without_permission_is_withdrawn(self) -> None:
         """An opt-out reads as consent_withdrawn even when nothing was granted."""

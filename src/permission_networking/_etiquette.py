@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Final
 from ._conditions import Deny, DenyWith
 from ._decision import Reason, ReasonCode, make_reason
 from ._rules import Codes, Request, Rule, denied_when, next_call_time, request_only
-from ._time import Duration, format_instant
+from ._time import Duration, format_instant, shift
 from ._values import Action, Channel, Permission, Purpose, PurposeLike, RelationshipState
 
 
@@ -507,7 +507,9 @@ def express_consent(
     elif how == "opted_out":
         message = f"{rel.contact} opted out of {what}"
     elif how == "lapsed":
-        message = f"{rel.contact}'s consent to {what} lapsed"
+        lapsed = latest_covering(rel, req.at, req.channel, purpose)
+        assert lapsed is not None  # noqa: S101
+        message = lapsed_message(rel, what, lapsed, policy)
     else:
         message = f"{rel.contact} has not given consent to {what}"
     return None, make_reason(_WHY[how][0], message, rule)
@@ -533,10 +535,7 @@ def no_consent(
     Returns ``withdrew`` (the latest covering permission was withdrawn),
     ``opted_out`` (an opt-out stands), ``lapsed`` or ``never``.
     """
-    latest: Permission | None = None
-    for permission in _covering(rel, at, channel, purpose):
-        if latest is None or permission.granted_at > latest.granted_at:
-            latest = permission
+    latest = latest_covering(rel, at, channel, purpose)
     if latest is not None and latest.withdrawn_at is not None and latest.withdrawn_at <= at:
         return "withdrew"
     if rel.opted_out(purpose, channel, at):
@@ -544,6 +543,42 @@ def no_consent(
     if latest is not None:
         return "lapsed"
     return "never"
+
+
+def latest_covering(
+    rel: Relationship, at: datetime, channel: Channel | None, purpose: object
+) -> Permission | None:
+    """
+    Return the permission covering *purpose* on *channel* granted last before *at*.
+    """
+    latest: Permission | None = None
+    for permission in _covering(rel, at, channel, purpose):
+        if latest is None or permission.granted_at > latest.granted_at:
+            latest = permission
+    return latest
+
+
+def lapsed_on(permission: Permission, ttl: Duration | None) -> datetime:
+    """
+    Return when a lapsed *permission* lapsed: at its expiry, or *ttl* after it was given.
+
+    Of the two, the earlier; the permission must lapse by one of them.
+    """
+    ends = [] if ttl is None else [shift(permission.granted_at, ttl)]
+    if permission.expires_at is not None:
+        ends.append(permission.expires_at)
+    return min(ends)
+
+
+def lapsed_message(rel: Relationship, what: str, permission: Permission, policy: Policy) -> str:
+    """
+    Say that the contact's consent to *what* lapsed, and when, as ``consent_expired`` does.
+    """
+    ended = lapsed_on(permission, policy.express_consent_ttl)
+    return (
+        f"{rel.contact}'s consent to {what}, given on {_day(permission.granted_at)}, "
+        f"lapsed on {_day(ended)}"
+    )
 
 
 def _unconfirmed(permission: Permission, at: datetime, policy: Policy) -> bool:

@@ -26,6 +26,7 @@ from ._etiquette import (
     active_express,
     express_consent,
     express_in_force,  # noqa: F401  (read by the rules' let EXPRESS)
+    lapsed_message,
     no_consent,
     quiet_hours,
 )
@@ -192,7 +193,9 @@ def _channel_consent(
     if how == "opted_out":
         return None, Reason(_C.CONSENT_WITHDRAWN, f"{rel.contact} opted out of {what}", rule)
     if how == "lapsed":
-        return None, Reason(_C.CONSENT_EXPIRED, f"{rel.contact}'s consent to {what} lapsed", rule)
+        lapsed = _specific(rel, at, channel, purpose, policy)[1]
+        assert lapsed is not None  # noqa: S101
+        return None, Reason(_C.CONSENT_EXPIRED, lapsed_message(rel, what, lapsed, policy), rule)
     if channel is None:
         why = "the channel is unknown, and consent here is given for one channel: name it"
     elif rel.permissions_at(at, purpose, channel):

@@ -285,8 +285,11 @@ class TestImpliedWindows:
         rel = express(Log()).relationship()
         policy = Policy.casl(express_consent_ttl=relativedelta(months=1))
 
-        assert ["consent_expired"] == list(
-            check(rel, "send_marketing", at=day(60), policy=policy).codes
+        decision = check(rel, "send_marketing", at=day(60), policy=policy)
+
+        assert ["consent_expired"] == list(decision.codes)
+        assert decision.reasons[0].message.endswith(
+            f"given on {day(0):%Y-%m-%d}, lapsed on {day(0) + relativedelta(months=1):%Y-%m-%d}"
         )
 
 

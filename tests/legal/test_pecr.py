@@ -174,7 +174,12 @@ def test_expired_channel_consent() -> None:
         .relationship()
     )
 
-    assert ["consent_expired"] == list(check(rel, "send_marketing", at=day(2), policy=PECR).codes)
+    decision = check(rel, "send_marketing", at=day(2), policy=PECR)
+
+    assert ["consent_expired"] == list(decision.codes)
+    assert decision.reasons[0].message.endswith(
+        f"given on {day(0):%Y-%m-%d}, lapsed on {day(1):%Y-%m-%d}"
+    )
 
 
 def test_an_earlier_lapsed_consent_does_not_hide_a_newer_one() -> None:
