@@ -198,6 +198,26 @@ class TestStates:
         assert rel.do_not_contact
         assert () == rel.permissions_at(day(3))
 
+    def test_a_block_stands_as_an_opt_out_of_everything(self, connected: Log) -> None:
+        """A block is an opt-out of every purpose on every channel, lifted only by new consent."""
+        connected.inbound("blocked", 1).inbound("connection_accepted", 2)
+        connected.inbound("opt_in_granted", 3, purpose="marketing", channel="email")
+        rel = connected.relationship()
+
+        assert [(None, None, day(1))] == [(o.purpose, o.channel, o.at) for o in rel.opt_outs]
+        assert not rel.do_not_contact
+        assert rel.opted_out("sales", Channel.EMAIL, day(4))
+        assert rel.opted_out("marketing", Channel.SMS, day(4))
+        assert not rel.opted_out("marketing", Channel.EMAIL, day(4))
+
+    def test_a_complaint_stands_as_an_opt_out_of_marketing(self, connected: Log) -> None:
+        """A complaint is an opt-out of marketing on every channel, not of sales."""
+        rel = connected.inbound("complaint", 1).relationship()
+
+        assert [("marketing", None)] == [(o.purpose, o.channel) for o in rel.opt_outs]
+        assert rel.opted_out("marketing", Channel.PHONE, day(3))
+        assert not rel.opted_out("sales", Channel.PHONE, day(3))
+
     def test_inbound_acceptance_clears_do_not_contact(self, connected: Log) -> None:
         """A later inbound connection_accepted clears do_not_contact; outbound does not."""
         connected.inbound("blocked", 1).add("connection_accepted", 2)

@@ -26,6 +26,7 @@ from permission_networking import (
     Interaction,
     InteractionKind,
     InvalidInteraction,
+    InvalidRequest,
     OptOut,
     Permission,
     Policy,
@@ -401,6 +402,41 @@ class TestConstructorsTakeStrings:
 
         with pytest.raises(InvalidInteraction):
             Permission(**{**fields, field: value})  # type: ignore[arg-type]
+
+    def test_the_questions_about_a_channel_take_its_value(self) -> None:
+        """Both covers and opted_out answer a channel's value as they answer the channel."""
+        email = Permission(
+            purpose="marketing", channel="email", basis="express", grantor="bo", granted_at=self.T
+        )
+        out = OptOut("sales", "sms", self.T, "1")
+        relationship = Relationship(sender="ana", contact="bo", opt_outs=[out])
+
+        assert [True, False, True] == [email.covers(c) for c in ("email", "sms", Channel.EMAIL)]
+        assert [True, False, True] == [out.covers("sales", c) for c in ("sms", "email", None)]
+        assert relationship.opted_out("sales", "sms", "2026-01-02T00:00:00Z")
+        assert not relationship.opted_out("sales", "email", "2026-01-02T00:00:00Z")
+
+    def test_the_questions_about_a_channel_refuse_an_unknown_one(self) -> None:
+        """Each question about a channel refuses a string that is not one, naming the field."""
+        email = Permission(
+            purpose="marketing", channel="email", basis="express", grantor="bo", granted_at=self.T
+        )
+        out = OptOut("sales", "sms", self.T, "1")
+        relationship = Relationship(sender="ana", contact="bo", opt_outs=[out])
+
+        with pytest.raises(InvalidInteraction, match="channel"):
+            email.covers("carrier_pigeon")
+        with pytest.raises(InvalidInteraction, match="channel"):
+            out.covers("sales", "carrier_pigeon")
+        with pytest.raises(InvalidInteraction, match="channel"):
+            relationship.opted_out("sales", "carrier_pigeon", "2026-01-02T00:00:00Z")
+
+    def test_opted_out_refuses_a_naive_time(self) -> None:
+        """opted_out refuses a naive time, as permissions_at does."""
+        relationship = Relationship(sender="ana", contact="bo")
+
+        with pytest.raises(InvalidRequest):
+            relationship.opted_out("sales", None, datetime(2026, 1, 1))  # noqa: DTZ001
 
     def test_decision(self) -> None:
         """A decision built from strings is the one built from enums, and explains itself."""

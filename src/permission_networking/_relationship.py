@@ -99,12 +99,19 @@ class OptOut:
     at: datetime = attrs.field(converter=to_instant)
     source: str
 
-    def covers(self, purpose: PurposeLike | None, channel: Channel | None) -> bool:
+    def covers(self, purpose: PurposeLike | None, channel: Channel | str | None) -> bool:
         """
         Whether this opt-out applies to *purpose* on *channel* (None: unknown, so any).
+
+        Raises:
+            InvalidInteraction: *channel* is not a channel.
         """
-        return (self.purpose is None or self.purpose == purpose) and (
-            self.channel is None or channel is None or self.channel is channel
+        if self.purpose is not None and self.purpose != purpose:
+            return False
+        if self.channel is None or channel is None or self.channel is channel:
+            return True
+        return type(channel) is not Channel and self.channel is enum_value(
+            Channel, "channel", channel
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -319,13 +326,25 @@ class Relationship:
             and (channel is None or p.channel is None or p.channel is channel)
         )
 
-    def opted_out(self, purpose: PurposeLike | None, channel: Channel | None, at: datetime) -> bool:
+    def opted_out(
+        self, purpose: PurposeLike | None, channel: Channel | str | None, at: Instant
+    ) -> bool:
         """
         Whether an opt-out covering *purpose* on *channel* stands at *at*.
 
         An opt-out stands until the contact grants a new express permission
-        covering that purpose and channel.
+        covering that purpose and channel. A block stands as an opt-out of
+        every purpose on every channel, and a spam complaint as one of
+        ``marketing`` on every channel, also once ``do_not_contact`` is cleared.
+
+        Raises:
+            InvalidRequest: *at* is naive or not a time.
+            InvalidInteraction: *channel* is not a channel.
         """
+        if type(at) is not datetime or at.tzinfo is None:
+            at = _query_at(at)
+        if channel is not None and type(channel) is not Channel:
+            channel = enum_value(Channel, "channel", channel)
         for opt_out in self.opt_outs:
             if opt_out.at > at or not opt_out.covers(purpose, channel):
                 continue
@@ -641,8 +660,10 @@ class _Fold:
                 continue
             self.perms[key] = attrs.evolve(permission, withdrawn_at=at)
 
-    def add_opt_out(self, i: Interaction, purpose: PurposeLike | None) -> None:
-        channel = _consent_channel(i.channel)
+    def add_opt_out(
+        self, i: Interaction, purpose: PurposeLike | None, channel: Channel | None
+    ) -> None:
+        # The latest opt-out of a (purpose, channel) stands, last in order.
         self.outs.pop((purpose, channel), None)
         self.outs[purpose, channel] = OptOut(purpose, channel, i.at, i.id)
 
@@ -682,6 +703,7 @@ def _on_introduced(fold: _Fold, i: Interaction) -> None:
 def _on_blocked(fold: _Fold, i: Interaction) -> None:
     fold.do_not_contact = True
     fold.withdraw(i.at)
+    fold.add_opt_out(i, None, None)
 
 
 def _on_shared_content(fold: _Fold, i: Interaction) -> None:
@@ -717,8 +739,7 @@ def _on_refusal(fold: _Fold, i: Interaction) -> None:
 def _on_complaint(fold: _Fold, i: Interaction) -> None:
     fold.do_not_contact = True
     fold.withdraw(i.at, purpose=Purpose.MARKETING)
-    fold.outs.pop((Purpose.MARKETING, None), None)
-    fold.outs[Purpose.MARKETING, None] = OptOut(Purpose.MARKETING, None, i.at, i.id)
+    fold.add_opt_out(i, Purpose.MARKETING, None)
 
 
 def _on_bounced(fold: _Fold, i: Interaction) -> None:
@@ -770,7 +791,7 @@ def _on_opt_in_confirmed(fold: _Fold, i: Interaction) -> None:
 
 def _on_opt_out(fold: _Fold, i: Interaction) -> None:
     fold.withdraw(i.at, purpose=i.purpose, channel=_consent_channel(i.channel), group=i.group)
-    fold.add_opt_out(i, i.purpose)
+    fold.add_opt_out(i, i.purpose, _consent_channel(i.channel))
 
 
 def _on_group_introduced(fold: _Fold, i: Interaction) -> None:

@@ -789,13 +789,20 @@ class Permission:
             return self.confirmed_at is not None and self.confirmed_at <= at
         return True
 
-    def covers(self, channel: Channel | None) -> bool:
+    def covers(self, channel: Channel | str | None) -> bool:
         """
-        Whether the permission covers *channel*.
+        Whether the permission covers *channel* (a `Channel` or its value).
 
         An unknown channel (None) is covered only by a permission for every channel.
+
+        Raises:
+            InvalidInteraction: *channel* is not a channel.
         """
-        return self.channel is None or self.channel is channel
+        if self.channel is None or self.channel is channel:
+            return True
+        if channel is None or type(channel) is Channel:
+            return False
+        return self.channel is enum_value(Channel, "channel", channel)
 
     def to_dict(self) -> dict[str, Any]:
         """

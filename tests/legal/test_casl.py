@@ -386,6 +386,22 @@ class TestWithdrawal:
             check(rel, "send_marketing", at=day(6), policy=CASL).codes
         )
 
+    def test_a_block_still_ends_implied_consent_after_reconnecting(self) -> None:
+        """A block stands as an opt-out once a reconnection cleared do_not_contact."""
+        rel = purchase(Log()).inbound("blocked", 5).inbound("connection_accepted", 6)
+
+        decision = check(rel.relationship(), "send_marketing", at=day(7), policy=CASL)
+
+        assert ["consent_withdrawn"] == list(decision.codes)
+
+    def test_a_block_ends_the_referral_exemption_for_good(self) -> None:
+        """After a block and a reconnection, the referral exemption does not come back."""
+        rel = referral(Log()).inbound("blocked", 1).inbound("connection_accepted", 2)
+
+        decision = check(rel.relationship(), "pitch", at=day(3), channel="email", policy=CASL)
+
+        assert ["consent_withdrawn"] == list(decision.codes)
+
     def test_a_new_express_consent_after_an_opt_out(self) -> None:
         """A new express consent given after the opt-out allows again."""
         rel = express(Log()).inbound("opt_out", 5, purpose="marketing")

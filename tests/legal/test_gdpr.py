@@ -305,6 +305,14 @@ class TestObjection:
             check(rel, "pitch", at=day(3), channel="email", policy=GDPR).codes
         )
 
+    def test_a_block_is_an_objection_that_outlasts_a_reconnection(self) -> None:
+        """A block ends the soft opt-in, also once a reconnection cleared do_not_contact."""
+        rel = soft(Log()).inbound("blocked", 2).inbound("connection_accepted", 3)
+
+        decision = check(rel.relationship(), "send_marketing", at=day(4), policy=GDPR)
+
+        assert ["consent_withdrawn"] == list(decision.codes)
+
     def test_an_objection_is_honoured_at_once(self) -> None:
         """The objection applies from its own instant."""
         rel = objected(Log()).relationship()
