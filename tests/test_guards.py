@@ -268,6 +268,19 @@ class TestRequestOptIn:
 
         assert check(rel, "request_opt_in", at=day(5), policy=ETIQUETTE).allowed
 
+    @pytest.mark.parametrize(("reply", "asked"), [("a", "b"), ("b", "a")])
+    def test_an_answer_at_the_instant_of_the_request_leaves_it_pending(
+        self, reply: str, asked: str
+    ) -> None:
+        """A reply at the very instant of a request does not answer it, in either order."""
+        log = engaged().inbound("inquiry", 2).items
+        log.append(pn.Interaction(reply, "ana", "bo", "message", day(3), direction="inbound"))
+        log.append(pn.Interaction(asked, "ana", "bo", "opt_in_requested", day(3)))
+
+        decision = check(pn.replay(log), "request_opt_in", at=day(4), policy=ETIQUETTE)
+
+        assert ["request_pending"] == codes(decision)
+
     def test_refused_request(self) -> None:
         """A refusal after a request holds off the next for opt_in_backoff."""
         rel = (
@@ -436,6 +449,48 @@ class TestGroup:
         decision = check(log.relationship(), "promote_in_group", at=day(4), group="founders")
 
         assert ["no_owner_permission"] == codes(decision)
+
+
+class TestTies:
+    """
+    Two interactions at the same instant, in either order of their ids.
+    """
+
+    @staticmethod
+    def tied(
+        first: tuple[str, dict[str, str]], second: tuple[str, dict[str, str]]
+    ) -> list[list[pn.Interaction]]:
+        """
+        Return the engaged log with *first* and *second* on day 3, in both orders of their ids.
+        """
+        logs = []
+        for ids in (("a", "b"), ("b", "a")):
+            log = engaged().inbound("inquiry", 2).add("shared_content", 2).items
+            for (kind, kw), id_ in zip((first, second), ids, strict=True):
+                log.append(pn.Interaction(id_, "ana", "bo", kind, day(3), **kw))
+            logs.append(log)
+        return logs
+
+    @pytest.mark.parametrize(
+        ("first", "second", "action", "code"),
+        [
+            (("refusal", {}), ("shared_content", {}), "ask_favor", "recent_refusal"),
+            (("opt_in_requested", {}), ("refusal", {}), "request_opt_in", "recently_declined"),
+            (("opt_out", {"purpose": "sales"}), ("inquiry", {}), "pitch", "consent_withdrawn"),
+        ],
+    )
+    def test_a_tie_protects_the_contact(
+        self,
+        first: tuple[str, dict[str, str]],
+        second: tuple[str, dict[str, str]],
+        action: str,
+        code: str,
+    ) -> None:
+        """A gift, refusal or inquiry at the instant of what it would follow does not follow it."""
+        for log in self.tied(first, second):
+            decision = check(pn.replay(log), action, at=day(40), policy=ETIQUETTE)
+
+            assert code in decision.codes
 
 
 class TestDecision:

@@ -396,8 +396,9 @@ def _pitch(rel: Relationship, req: Request, policy: Policy) -> Sequence[Reason]:
 
 
 def _opt_in_pending_until(rel: Relationship, at: datetime, ttl: Duration) -> datetime | None:
+    # An answer at the very instant of the request does not end it (ties protect the contact).
     requested = rel.opt_in_requested_at
-    if requested is None or (rel.last_answer_at is not None and rel.last_answer_at >= requested):
+    if requested is None or (rel.last_answer_at is not None and rel.last_answer_at > requested):
         return None
     return _until(requested, ttl, at)
 
