@@ -8,6 +8,7 @@ import json
 
 from collections.abc import Callable, Sequence
 from datetime import timedelta
+from typing import Any
 
 import pytest
 
@@ -458,7 +459,7 @@ class TestTies:
 
     @staticmethod
     def tied(
-        first: tuple[str, dict[str, str]], second: tuple[str, dict[str, str]]
+        first: tuple[str, dict[str, Any]], second: tuple[str, dict[str, Any]]
     ) -> list[list[pn.Interaction]]:
         """
         Return the engaged log with *first* and *second* on day 3, in both orders of their ids.
@@ -481,8 +482,8 @@ class TestTies:
     )
     def test_a_tie_protects_the_contact(
         self,
-        first: tuple[str, dict[str, str]],
-        second: tuple[str, dict[str, str]],
+        first: tuple[str, dict[str, Any]],
+        second: tuple[str, dict[str, Any]],
         action: str,
         code: str,
     ) -> None:

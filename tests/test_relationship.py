@@ -415,6 +415,28 @@ class TestConsent:
 
         assert ["g2"] == [p.group for p in rel.permissions_at(day(3))]
 
+    def test_an_opt_out_of_every_purpose_ignores_its_group(self, connected: Log) -> None:
+        """An opt-out without a purpose withdraws every permission, whatever group it names."""
+        rel = (
+            connected.inbound("opt_in_granted", 1, purpose="group_promotion", group="g1")
+            .inbound("opt_in_granted", 1, purpose="group_promotion", group="g2")
+            .inbound("opt_in_granted", 1, purpose="marketing", channel="email")
+            .inbound("opt_out", 2, group="g1")
+            .relationship()
+        )
+
+        assert () == rel.permissions_at(day(3))
+        assert S.ENGAGED is rel.state_at(day(3))
+
+    def test_a_confirmation_for_every_channel_clears_every_bounce(self, connected: Log) -> None:
+        """An opt_in_confirmed on channel other, like a grant there, is consent on every channel."""
+        connected.inbound("opt_in_granted", 1, purpose="marketing", channel="email")
+        connected.add("bounced", 2, channel="email").add("bounced", 2, channel="sms")
+
+        connected.inbound("opt_in_confirmed", 3)
+
+        assert frozenset() == connected.relationship().undeliverable
+
     def test_bounce_marks_the_channel_until_the_contact_answers_there(self, connected: Log) -> None:
         """A bounce marks its channel undeliverable until inbound activity or consent there."""
         connected.add("bounced", 1, channel="email").add("bounced", 1, channel="sms")

@@ -431,6 +431,17 @@ class TestConstructorsTakeStrings:
         with pytest.raises(InvalidInteraction, match="channel"):
             relationship.opted_out("sales", "carrier_pigeon", "2026-01-02T00:00:00Z")
 
+    def test_is_active_takes_a_time_as_text_and_refuses_a_naive_one(self) -> None:
+        """Permission.is_active reads an ISO 8601 time and refuses a naive one, as the queries do."""
+        email = Permission(
+            purpose="marketing", channel="email", basis="express", grantor="bo", granted_at=self.T
+        )
+
+        assert email.is_active("2026-01-01T00:00:00Z")
+        assert not email.is_active("2025-12-31T23:59:59Z")
+        with pytest.raises(InvalidRequest, match="offset"):
+            email.is_active(datetime(2026, 1, 2))  # noqa: DTZ001
+
     def test_opted_out_refuses_a_naive_time(self) -> None:
         """opted_out refuses a naive time, as permissions_at does."""
         relationship = Relationship(sender="ana", contact="bo")

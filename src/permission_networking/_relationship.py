@@ -13,7 +13,7 @@ from typing import Any, Final, Self, cast
 import attrs
 
 from ._machine import kinds_where
-from ._time import Duration, Instant, format_instant, parse_instant
+from ._time import Duration, Instant, format_instant
 from ._values import (
     COMMERCIAL_PURPOSES,
     Basis,
@@ -30,13 +30,14 @@ from ._values import (
     enum_value,
     instant_value,
     purpose_value,
+    query_at,
     required_text,
     to_channel,
     to_channels,
     to_instant,
     to_optional_purpose,
 )
-from .exceptions import ConflictError, InvalidInteraction, InvalidRequest
+from .exceptions import ConflictError, InvalidInteraction
 
 
 __all__ = ["DEFAULT_ENGAGEMENT_TTL", "OptOut", "Relationship", "extend", "replay"]
@@ -145,14 +146,6 @@ class OptOut:
 
 
 _OPT_OUT_KEYS = frozenset({"purpose", "channel", "at", "source"})
-
-
-def _query_at(at: object) -> datetime:
-    # The time a query of a relationship is asked for, or InvalidRequest.
-    try:
-        return parse_instant(at)
-    except (TypeError, ValueError) as e:
-        raise InvalidRequest("at", at, str(e)) from None
 
 
 def _to_permissions(value: Iterable[Permission]) -> tuple[Permission, ...]:
@@ -289,7 +282,7 @@ class Relationship:
             InvalidRequest: *at* is naive or not a time.
         """
         if type(at) is not datetime or at.tzinfo is None:
-            at = _query_at(at)
+            at = query_at(at)
         for permission in self.permissions:
             if permission.purpose in COMMERCIAL_PURPOSES and permission.is_active(at):
                 return _OPTED_IN
@@ -315,7 +308,7 @@ class Relationship:
             InvalidInteraction: *channel* is not a channel.
         """
         if type(at) is not datetime or at.tzinfo is None:
-            at = _query_at(at)
+            at = query_at(at)
         if channel is not None:
             channel = enum_value(Channel, "channel", channel)
         return tuple(
@@ -342,7 +335,7 @@ class Relationship:
             InvalidInteraction: *channel* is not a channel.
         """
         if type(at) is not datetime or at.tzinfo is None:
-            at = _query_at(at)
+            at = query_at(at)
         if channel is not None and type(channel) is not Channel:
             channel = enum_value(Channel, "channel", channel)
         for opt_out in self.opt_outs:
@@ -787,10 +780,15 @@ def _on_opt_in_confirmed(fold: _Fold, i: Interaction) -> None:
         fold.perms[key] = attrs.evolve(
             permission, confirmed_at=i.at, evidence=permission.evidence or i.evidence
         )
+    if channel is None:
+        fold.bounced.clear()
 
 
 def _on_opt_out(fold: _Fold, i: Interaction) -> None:
-    fold.withdraw(i.at, purpose=i.purpose, channel=_consent_channel(i.channel), group=i.group)
+    # A group narrows an opt-out of one purpose (an owner taking back a group's
+    # promotion); an opt-out of every purpose withdraws every permission.
+    group = None if i.purpose is None else i.group
+    fold.withdraw(i.at, purpose=i.purpose, channel=_consent_channel(i.channel), group=group)
     fold.add_opt_out(i, i.purpose, _consent_channel(i.channel))
 
 

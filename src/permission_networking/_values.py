@@ -284,6 +284,16 @@ def enum_value(cls: type[E], field: str, value: object) -> E:
     raise InvalidInteraction(field, value, f"expected one of: {choices}")
 
 
+def query_at(at: object) -> datetime:
+    """
+    Return the time a question about a relationship is asked for, or raise `InvalidRequest`.
+    """
+    try:
+        return parse_instant(at)
+    except (TypeError, ValueError) as e:
+        raise InvalidRequest("at", at, str(e)) from None
+
+
 def purpose_value(field: str, value: object) -> PurposeLike:
     """
     Return *value* as a purpose (a `Purpose` when it is a well-known one).
@@ -772,13 +782,18 @@ class Permission:
 
     key_fields: ClassVar[tuple[str, ...]] = ("purpose", "channel", "group")
 
-    def is_active(self, at: datetime, *, require_confirmation: bool = False) -> bool:
+    def is_active(self, at: Instant, *, require_confirmation: bool = False) -> bool:
         """
         Whether the permission is in force at *at*.
 
         It is once granted, until it expires or is withdrawn; with
         *require_confirmation* only from its confirmation on.
+
+        Raises:
+            InvalidRequest: *at* is naive or not a time.
         """
+        if type(at) is not datetime or at.tzinfo is None:
+            at = query_at(at)
         if self.granted_at > at:
             return False
         if self.withdrawn_at is not None and self.withdrawn_at <= at:
