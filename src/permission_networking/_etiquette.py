@@ -536,10 +536,10 @@ def no_consent(
     Returns ``withdrew`` (the latest covering permission was withdrawn),
     ``opted_out`` (an opt-out stands), ``lapsed`` or ``never``.
     """
-    latest = latest_covering(rel, at, channel, purpose)
+    latest = latest_covering(rel, at, channel, purpose) if rel.permissions else None
     if latest is not None and latest.withdrawn_at is not None and latest.withdrawn_at <= at:
         return "withdrew"
-    if rel.opted_out(purpose, channel, at):
+    if rel.opt_outs and rel.opted_out(purpose, channel, at):
         return "opted_out"
     if latest is not None:
         return "lapsed"

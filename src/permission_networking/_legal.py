@@ -224,7 +224,7 @@ def _channel_why(
         return active, None
     if latest is not None and latest.withdrawn_at is not None and latest.withdrawn_at <= at:
         return None, "withdrew"
-    if rel.opted_out(purpose, channel, at):
+    if rel.opt_outs and rel.opted_out(purpose, channel, at):
         return None, "opted_out"
     return None, "never" if latest is None else "lapsed"
 
