@@ -325,6 +325,16 @@ class TestMarketing:
         assert ["consent_unconfirmed"] == codes(unconfirmed)
         assert confirmed.allowed
 
+    def test_double_opt_in_finds_the_confirmed_permission(self) -> None:
+        """A confirmed permission in force allows, though an unconfirmed one was granted first."""
+        strict = Policy.etiquette(double_opt_in=True)
+        log = engaged().inbound("opt_in_granted", 2, purpose="marketing")
+        log.inbound("opt_in_granted", 3, purpose="marketing", channel="email")
+        log.inbound("opt_in_confirmed", 4, purpose="marketing", channel="email")
+
+        assert check(log.relationship(), "send_marketing", at=day(5), policy=strict).allowed
+        assert screen([log.relationship()], "send_marketing", at=day(5), policy=strict).allowed
+
     def test_express_consent_ttl(self, granted: Log) -> None:
         """express_consent_ttl makes old consent lapse as consent_expired."""
         two_years = Policy.etiquette(express_consent_ttl=relativedelta(months=24))

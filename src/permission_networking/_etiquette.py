@@ -4,7 +4,7 @@ The rules of `Policy.etiquette`: what each stage of a relationship entitles the 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Final
 
@@ -306,11 +306,17 @@ def _covering(
     ]
 
 
-def _active(
-    rel: Relationship, at: datetime, channel: Channel | None, purpose: object, ttl: Duration | None
+def _active(  # noqa: PLR0913, PLR0917
+    rel: Relationship,
+    at: datetime,
+    channel: Channel | None,
+    purpose: object,
+    ttl: Duration | None,
+    proof: Callable[[Permission], bool] | None = None,
 ) -> Permission | None:
     # The first permission covering the request that is in force at its time
-    # (and younger than *ttl*): Permission.is_active over _covering, in one pass.
+    # (and younger than *ttl*, and accepted by *proof*): Permission.is_active
+    # over _covering, in one pass.
     for p in rel.permissions:
         if (
             p.purpose == purpose
@@ -319,9 +325,29 @@ def _active(
             and (p.withdrawn_at is None or at < p.withdrawn_at)
             and (p.expires_at is None or at < p.expires_at)
             and (ttl is None or at < p.granted_at + ttl)
+            and (proof is None or proof(p))
         ):
             return p
     return None
+
+
+def in_force_with(  # noqa: PLR0913, PLR0917
+    rel: Relationship,
+    at: datetime,
+    channel: Channel | None,
+    purpose: PurposeLike | None,
+    policy: Policy,
+    proof: Callable[[Permission], bool],
+) -> Permission | None:
+    """
+    Return a permission in force for the request that *proof* accepts, if there is one.
+
+    The permission a rule finds first may lack what the rule needs (a
+    confirmation, evidence) while another in force has it; this finds that one.
+    """
+    return _active(
+        rel, at, channel, purpose or Purpose.MARKETING, policy.express_consent_ttl, proof
+    )
 
 
 def _sales_permission(
@@ -599,9 +625,25 @@ def _marketing_denies(  # noqa: PLR0913, PLR0917
     # *express* is what `express_in_force` finds for the request.
     if express is None:
         return _WHY[no_consent(rel, at, channel, purpose or Purpose.MARKETING)]
-    if _unconfirmed(express, at, policy):
+    if _unconfirmed(express, at, policy) and not _confirmed_in_force(
+        rel, at, channel, purpose, policy
+    ):
         return _ONE[_CONSENT_UNCONFIRMED]
     return _PASS
+
+
+def _confirmed_in_force(
+    rel: Relationship,
+    at: datetime,
+    channel: Channel | None,
+    purpose: PurposeLike | None,
+    policy: Policy,
+) -> bool:
+    # Whether a confirmed permission is in force for the request, though the first is not.
+    def confirmed(permission: Permission) -> bool:
+        return not _unconfirmed(permission, at, policy)
+
+    return in_force_with(rel, at, channel, purpose, policy, confirmed) is not None
 
 
 @denied_when(
@@ -612,7 +654,9 @@ def _marketing(rel: Relationship, req: Request, policy: Policy) -> Sequence[Reas
     if reason is not None:
         return (reason,)
     assert permission is not None  # noqa: S101
-    if _unconfirmed(permission, req.at, policy):
+    if _unconfirmed(permission, req.at, policy) and not _confirmed_in_force(
+        rel, req.at, req.channel, req.purpose, policy
+    ):
         return (
             make_reason(
                 _CONSENT_UNCONFIRMED,

@@ -26,6 +26,7 @@ from ._etiquette import (
     active_express,
     express_consent,
     express_in_force,  # noqa: F401  (read by the rules' let EXPRESS)
+    in_force_with,
     lapsed_message,
     no_consent,
     quiet_hours,
@@ -521,7 +522,9 @@ def _eprivacy_denies(  # noqa: PLR0913, PLR0917
         permission, how = express, None
     else:
         permission, how = _channel_why(rel, at, channel, purpose, policy)
-    if permission is not None and permission.evidence is not None:
+    if permission is not None and (
+        permission.evidence is not None or _proven(rel, at, channel, purpose, policy, specific)
+    ):
         return _PASS
     if how in _WITHDREW or _objects(rel, at, channel, purpose):
         return _WITHDRAWN
@@ -531,6 +534,22 @@ def _eprivacy_denies(  # noqa: PLR0913, PLR0917
     if permission is not None:
         return _UNPROVEN
     return _EXPIRED if how == "lapsed" or unsolicited == "lapsed" else _NO_CONSENT
+
+
+def _proven(  # noqa: PLR0913, PLR0917
+    rel: Relationship,
+    at: datetime,
+    channel: Channel | None,
+    purpose: PurposeLike | None,
+    policy: Policy,
+    specific: bool,  # noqa: FBT001
+) -> bool:
+    # Whether a permission with evidence is in force for the request (for its
+    # channel itself when *specific*), though the one found first has none.
+    def proven(permission: Permission) -> bool:
+        return permission.evidence is not None and (not specific or permission.channel is channel)
+
+    return in_force_with(rel, at, channel, purpose, policy, proven) is not None
 
 
 def _eprivacy(
@@ -543,7 +562,10 @@ def _eprivacy(
         permission, reason = _channel_consent(rel, req, policy, rule)
     else:
         permission, reason = express_consent(rel, req, policy, rule)
-    if permission is not None and permission.evidence is not None:
+    if permission is not None and (
+        permission.evidence is not None
+        or _proven(rel, req.at, req.channel, req.purpose, policy, specific)
+    ):
         return _NONE
     # An objection is absolute: it ends the soft opt-in and answers to inquiries too.
     withdrawn = reason is not None and reason.code == _C.CONSENT_WITHDRAWN
@@ -643,7 +665,14 @@ def _tcpa_consent(rel: Relationship, req: Request, policy: Policy) -> Sequence[R
     permission, reason = _channel_consent(rel, req, policy, "tcpa_consent")
     if permission is not None:
         method = permission.evidence.method if permission.evidence is not None else None
-        if method is not None and method.strip().lower() == _WRITTEN:
+        if _is_written(permission) or in_force_with(
+            rel,
+            req.at,
+            req.channel,
+            req.purpose,
+            policy,
+            lambda other: other.channel is req.channel and _is_written(other),
+        ):
             return _NONE
         return (
             Reason(
@@ -660,6 +689,12 @@ def _tcpa_consent(rel: Relationship, req: Request, policy: Policy) -> Sequence[R
         if objection is not None:
             return (objection,)
     return (reason,)
+
+
+def _is_written(permission: Permission) -> bool:
+    # Whether the permission's evidence says it was given in writing.
+    evidence = permission.evidence
+    return evidence is not None and evidence.method.strip().lower() == _WRITTEN
 
 
 TCPA_RULES: tuple[Rule, ...] = (

@@ -346,3 +346,18 @@ def test_proven_consent_leaves_only_etiquettes_reasons() -> None:
     decision = check(rel, "send_marketing", at=day(2), policy=policy_for("DE"))
 
     assert ("undeliverable",) == decision.codes
+
+
+@pytest.mark.parametrize("policy", [GDPR, Policy.pecr()], ids=["gdpr", "pecr"])
+def test_a_proven_consent_counts_after_an_unproven_one(policy: Policy) -> None:
+    """A consent with evidence in force allows, though an older one without evidence covers too."""
+    rel = (
+        unproven(Log())
+        .inbound(
+            "opt_in_granted", 1, purpose="marketing", channel="email", evidence=Evidence("web_form")
+        )
+        .relationship()
+    )
+
+    assert check(rel, "send_marketing", at=day(2), policy=policy).allowed
+    assert check(rel, "send_marketing", at=day(2), policy=policy_for("DE")).allowed

@@ -15,7 +15,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from permission_networking import Evidence, Policy, check
-from timeline import Log
+from timeline import Log, day
 
 
 TCPA = Policy.tcpa()
@@ -315,3 +315,17 @@ def test_a_night_sales_call_without_consent_has_no_retry() -> None:
 
     assert ["quiet_hours", "no_consent"] == list(decision.codes)
     assert decision.retry_at is None
+
+
+@pytest.mark.parametrize("order", ["unproven first", "written first"])
+def test_any_written_consent_in_force_counts(order: str) -> None:
+    """A written consent for the channel allows whether or not an unproven one came first."""
+    log = in_zone(NEW_YORK)
+    unproven = {"purpose": "marketing", "channel": "sms", "group": "g1"}
+    proven = {"purpose": "marketing", "channel": "sms", "evidence": WRITTEN}
+    for grant in (unproven, proven) if order == "unproven first" else (proven, unproven):
+        log.inbound("opt_in_granted", len(log.items), **grant)
+
+    decision = check(log.relationship(), "send_marketing", at=day(5), channel="sms", policy=TCPA)
+
+    assert decision.allowed
