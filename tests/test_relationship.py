@@ -288,6 +288,14 @@ class TestCounters:
 
         assert ("America/Toronto", "CA") == (rel.timezone, rel.jurisdiction)
 
+    @pytest.mark.parametrize("blank", ["", " ", "\t"])
+    def test_a_blank_jurisdiction_keeps_the_known_one(self, log: Log, blank: str) -> None:
+        """A profile_updated with a blank jurisdiction leaves the contact's law as it was."""
+        log.add("profile_updated", 0, metadata={"jurisdiction": "DE"})
+        rel = log.add("profile_updated", 1, metadata={"jurisdiction": blank}).relationship()
+
+        assert "DE" == rel.jurisdiction
+
     def test_introductions_and_referrals(self, log: Log) -> None:
         """An introduction with an introducer opens the referral until a commercial message."""
         log.add("introduced", 0, metadata={"introducer": "Cy Doe"})

@@ -803,7 +803,7 @@ def _on_profile_updated(fold: _Fold, i: Interaction) -> None:
     if zone:
         fold.timezone = zone
     jurisdiction = i.metadata.get("jurisdiction")
-    if jurisdiction:
+    if jurisdiction and not jurisdiction.isspace():
         fold.jurisdiction = jurisdiction
 
 
