@@ -202,7 +202,7 @@ class Relationship:
         do_not_contact: Blocked, or a spam complaint, not since cleared.
         undeliverable: Channels whose address bounced.
         permissions: Express permissions, one per ``(purpose, channel, group)``.
-        opt_outs: The contact's withdrawals, one per ``(purpose, channel)``.
+        opt_outs: The contact's withdrawals, in order (a later one does not hide an earlier).
         groups_introduced: Groups in which the sender introduced themself.
         timezone: The contact's IANA time zone, when known.
         jurisdiction: The contact's jurisdiction (ISO 3166), when known.
@@ -492,7 +492,7 @@ class _Fold:
     as_of: datetime | None
     last_id: str | None
     perms: dict[tuple[PurposeLike, Channel | None, str | None], Permission]
-    outs: dict[tuple[PurposeLike | None, Channel | None], OptOut]
+    outs: list[OptOut]
     groups: set[str]
     bounced: set[Channel]
 
@@ -529,7 +529,7 @@ class _Fold:
         self.as_of = None
         self.last_id = None
         self.perms = {}
-        self.outs = {}
+        self.outs = []
         self.groups = set()
         self.bounced = set()
 
@@ -539,7 +539,7 @@ class _Fold:
         for set_slot, value in zip(_FOLD_SETTERS, _scalars(relationship), strict=True):
             set_slot(fold, value)
         fold.perms = {(p.purpose, p.channel, p.group): p for p in relationship.permissions}
-        fold.outs = {(o.purpose, o.channel): o for o in relationship.opt_outs}
+        fold.outs = list(relationship.opt_outs)
         fold.groups = set(relationship.groups_introduced)
         fold.bounced = set(relationship.undeliverable)
         return fold
@@ -552,7 +552,7 @@ class _Fold:
         for set_field, value in zip(_SCALAR_SETTERS, _scalars(self), strict=True):
             set_field(relationship, value)
         _set_permissions(relationship, tuple(self.perms.values()))
-        _set_opt_outs(relationship, tuple(self.outs.values()))
+        _set_opt_outs(relationship, tuple(self.outs))
         _set_groups_introduced(relationship, frozenset(self.groups))
         _set_undeliverable(relationship, frozenset(self.bounced))
         return relationship
@@ -656,9 +656,9 @@ class _Fold:
     def add_opt_out(
         self, i: Interaction, purpose: PurposeLike | None, channel: Channel | None
     ) -> None:
-        # The latest opt-out of a (purpose, channel) stands, last in order.
-        self.outs.pop((purpose, channel), None)
-        self.outs[purpose, channel] = OptOut(purpose, channel, i.at, i.id)
+        # Every opt-out is kept: one asked about a time before a later one
+        # of the same purpose and channel stands then.
+        self.outs.append(OptOut(purpose, channel, i.at, i.id))
 
 
 def _consent_channel(channel: Channel) -> Channel | None:

@@ -402,6 +402,16 @@ class TestWithdrawal:
 
         assert ["consent_withdrawn"] == list(decision.codes)
 
+    def test_a_later_opt_out_does_not_hide_an_earlier_one(self) -> None:
+        """Asked about a time between two opt-outs of marketing, the first one stands."""
+        log = purchase(Log()).inbound("opt_out", 5, purpose="marketing")
+        rel = log.inbound("opt_out", 20, purpose="marketing").relationship()
+
+        decision = check(rel, "send_marketing", at=day(10), policy=CASL)
+
+        assert ["consent_withdrawn"] == list(decision.codes)
+        assert [day(5), day(20)] == [opt_out.at for opt_out in rel.opt_outs]
+
     def test_a_new_express_consent_after_an_opt_out(self) -> None:
         """A new express consent given after the opt-out allows again."""
         rel = express(Log()).inbound("opt_out", 5, purpose="marketing")
