@@ -388,6 +388,18 @@ class TestMarketing:
 
         assert ["consent_withdrawn"] == codes(check(rel, "send_marketing", at=day(3)))
 
+    def test_nothing_is_suggested_on_a_bounced_address(self) -> None:
+        """A denial suggests on its own channel, the default included: not on a bounced email."""
+        rel = engaged().add("bounced", 2, channel="email").relationship()
+
+        on_email = check(rel, "send_marketing", at=day(3), policy=ETIQUETTE)
+        on_linkedin = check(rel, "send_marketing", at=day(3), policy=ETIQUETTE, channel="linkedin")
+
+        assert ["undeliverable", "no_consent"] == codes(on_email)
+        assert () == on_email.suggestions
+        assert ["no_consent"] == codes(on_linkedin)
+        assert ("share_value", "message", "request_meeting") == on_linkedin.suggestions
+
     def test_own_purpose(self, granted: Log) -> None:
         """A marketing permission does not cover a purpose of the integrator's own."""
         decision = check(granted.relationship(), "send_marketing", at=day(3), purpose="newsletter")
@@ -813,7 +825,7 @@ class TestRulesAndPolicies:
             (lambda: Reason(None, "m", "r"), "code"),
             (lambda: Reason("", "m", "r"), "code"),
             (lambda: Reason("x", None, "r"), "message"),  # type: ignore[arg-type]
-            (lambda: Reason("x", "m", "r", "tomorrow"), "time"),
+            (lambda: Reason("x", "m", "r", "tomorrow"), "until"),
             (
                 lambda: Decision(
                     action="message",

@@ -4,15 +4,25 @@ Tests for the transition table and the diagrams rendered from it.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+import attrs
 import pytest
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from permission_networking import (
     TRANSITIONS,
     Direction,
+    Interaction,
+    InteractionKind,
     InvalidRequest,
     RelationshipState,
+    replay,
     state_diagram,
 )
+from strategies import logs
 from timeline import Log
 
 
@@ -39,9 +49,9 @@ def test_every_row_from_a_stranger_does_what_it_says() -> None:
 
 
 def test_every_row_to_stranger_resets() -> None:
-    """Each row leading down to stranger resets an engaged relationship."""
+    """Each row leading a connection down to stranger resets an engaged relationship."""
     for row in TRANSITIONS:
-        if row.target is S.STRANGER:
+        if row.target is S.STRANGER and S.CONNECTED in row.source:
             assert row.trigger is not None
             rel = Log().inbound("message", 0).add(row.trigger.value, 1).relationship()
             assert S.STRANGER is rel.state, row
@@ -101,3 +111,45 @@ def test_labels_name_trigger_direction_and_condition() -> None:
     assert "connection_accepted" in labels
     assert "message (inbound)" in labels
     assert "opt_in_granted (inbound) [express consent for marketing or sales]" in labels
+
+
+def _with_expiry(log: list[Interaction], days: list[int | None]) -> list[Interaction]:
+    """
+    Return *log* with an ``expires_at`` on each grant whose entry of *days* is not None.
+    """
+    return [
+        item
+        if item.kind is not InteractionKind.OPT_IN_GRANTED or expiry is None
+        else attrs.evolve(
+            item, metadata={"expires_at": (item.at + timedelta(days=expiry)).isoformat()}
+        )
+        for item, expiry in zip(log, days + [None] * len(log), strict=False)
+    ]
+
+
+@settings(max_examples=300)
+@given(
+    log=logs(max_size=30),
+    expiries=st.lists(st.none() | st.integers(1, 60), max_size=30),
+    ttl=st.sampled_from([timedelta(days=10), timedelta(days=365)]),
+)
+def test_every_change_of_state_is_a_row(
+    log: list[Interaction], expiries: list[int | None], ttl: timedelta
+) -> None:
+    """Each change of state, by an interaction or by time alone, is a row of the table."""
+    by_kind = {
+        (source, row.target, row.trigger, direction)
+        for row in TRANSITIONS
+        for source in row.source
+        for direction in ([row.direction] if row.direction else list(Direction))
+    }
+    by_time = {(source, target) for source, target, trigger, _ in by_kind if trigger is None}
+    rel = replay([], sender="ana", contact="bo")
+    for item in sorted(_with_expiry(log, expiries), key=lambda i: (i.at, i.id)):
+        before = rel.state_at(rel.as_of or item.at, engagement_ttl=ttl)
+        waited = rel.state_at(item.at, engagement_ttl=ttl)
+        rel = rel.apply(item)
+        after = rel.state_at(item.at, engagement_ttl=ttl)
+
+        assert waited is before or (before, waited) in by_time
+        assert after is waited or (waited, after, item.kind, item.direction) in by_kind, item

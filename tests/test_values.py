@@ -394,14 +394,25 @@ class TestConstructorsTakeStrings:
         ],
     )
     def test_permission_refuses_bad_values(self, field: str, value: object) -> None:
-        """A permission refuses an unknown enum string or a naive or unparsable time."""
+        """A permission refuses an unknown enum string or a naive or unparsable time, naming it."""
         fields: dict[str, object] = {
             "purpose": "marketing", "channel": None, "basis": "express", "grantor": "bo",
             "granted_at": self.T,
         }  # fmt: skip
 
-        with pytest.raises(InvalidInteraction):
+        with pytest.raises(InvalidInteraction, match=f"^{field}="):
             Permission(**{**fields, field: value})  # type: ignore[arg-type]
+
+    def test_reason_and_decision_name_a_naive_time(self) -> None:
+        """A naive time in a reason or a decision is refused, naming its field."""
+        naive = datetime(2026, 1, 1)  # noqa: DTZ001
+
+        with pytest.raises(InvalidInteraction, match=r"^until="):
+            Reason("cooling_off", "too soon", "etiquette", until=naive)
+        with pytest.raises(InvalidInteraction, match=r"^at="):
+            Decision("message", True, "connected", naive, "etiquette")  # noqa: FBT003
+        with pytest.raises(InvalidInteraction, match=r"^retry_at="):
+            Decision("message", False, "connected", self.T, "etiquette", retry_at=naive)  # noqa: FBT003
 
     def test_the_questions_about_a_channel_take_its_value(self) -> None:
         """Both covers and opted_out answer a channel's value as they answer the channel."""

@@ -22,9 +22,10 @@ from ._values import (
     required_text,
     to_action,
     to_actions,
-    to_instant,
-    to_optional_instant,
+    to_at,
+    to_retry_at,
     to_state,
+    to_until,
 )
 from .exceptions import InvalidInteraction
 
@@ -110,7 +111,7 @@ class Reason:
     code: str = attrs.field(converter=_to_code)
     message: str = attrs.field(validator=_string_field)
     rule: str = attrs.field(validator=_string_field)
-    until: datetime | None = attrs.field(default=None, converter=to_optional_instant)
+    until: datetime | None = attrs.field(default=None, converter=to_until)
 
     def to_dict(self) -> dict[str, Any]:
         """
@@ -184,7 +185,9 @@ class Decision(_Pending):
             ``until``); None when allowed or when some reason has no ``until``.
         suggestions: When denied, the actions among ``share_value``,
             ``message``, ``request_meeting``, ``request_opt_in`` and ``connect``
-            that the same policy allows now, in that order.
+            that the same policy allows now, in that order, on the denied
+            request's channel (its default included: after an email bounced,
+            nothing is suggested on email).
         decision_id: The id in an auditing store's decision log, else None.
         sender: The relationship's sender.
         contact: The relationship's contact.
@@ -196,12 +199,12 @@ class Decision(_Pending):
     action: Action = attrs.field(converter=to_action)
     allowed: bool = attrs.field(validator=_bool_field)
     state: RelationshipState = attrs.field(converter=to_state)
-    at: datetime = attrs.field(converter=to_instant)
+    at: datetime = attrs.field(converter=to_at)
     policy: str
     reasons: tuple[Reason, ...] = attrs.field(default=(), converter=_to_reasons)
     warnings: tuple[Reason, ...] = attrs.field(default=(), converter=_to_reasons)
     obligations: tuple[str, ...] = attrs.field(default=(), converter=_to_strings)
-    retry_at: datetime | None = attrs.field(default=None, converter=to_optional_instant)
+    retry_at: datetime | None = attrs.field(default=None, converter=to_retry_at)
     suggestions: tuple[Action, ...] = attrs.field(default=(), converter=to_actions)
     decision_id: str | None = None
     sender: str | None = None

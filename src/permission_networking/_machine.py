@@ -81,6 +81,27 @@ def _rows(
     return tuple(Transition(source, target, kind, direction, condition) for kind in kinds)
 
 
+def _leaving_opted_in(target: RelationshipState, otherwise: str) -> tuple[Transition, ...]:
+    """
+    Return the rows out of ``opted_in`` to *target*, the state the rest of the log gives.
+    """
+    return (
+        *_rows(
+            (_S.OPTED_IN,),
+            target,
+            (_K.OPT_OUT, _K.COMPLAINT),
+            _IN,
+            f"last commercial consent, {otherwise}",
+        ),
+        Transition(
+            (_S.OPTED_IN,),
+            target,
+            None,
+            condition=f"the last commercial consent expires, {otherwise}",
+        ),
+    )
+
+
 _NOT_OPTED_IN = (_S.STRANGER, _S.CONNECTED, _S.ENGAGED)
 _CONNECTED_OR_MORE = (_S.CONNECTED, _S.ENGAGED, _S.OPTED_IN)
 
@@ -107,9 +128,9 @@ TRANSITIONS: tuple[Transition, ...] = (
         _IN,
         "express consent for marketing or sales",
     ),
-    Transition((_S.OPTED_IN,), _S.ENGAGED, _K.OPT_OUT, _IN, "last commercial consent"),
-    Transition((_S.OPTED_IN,), _S.ENGAGED, _K.COMPLAINT, _IN, "last commercial consent"),
-    Transition((_S.OPTED_IN,), _S.ENGAGED, None, condition="the last commercial consent expires"),
+    *_leaving_opted_in(_S.ENGAGED, "engaged"),
+    *_leaving_opted_in(_S.CONNECTED, "engagement gone cold"),
+    *_leaving_opted_in(_S.STRANGER, "no connection"),
 )
 """
 The transition table; the fold and `state_diagram` both read it.

@@ -32,9 +32,9 @@ from ._values import (
     purpose_value,
     query_at,
     required_text,
+    to_at,
     to_channel,
     to_channels,
-    to_instant,
     to_optional_purpose,
 )
 from .exceptions import ConflictError, InvalidInteraction
@@ -97,7 +97,7 @@ class OptOut:
 
     purpose: PurposeLike | None = attrs.field(converter=to_optional_purpose)
     channel: Channel | None = attrs.field(converter=to_channel)
-    at: datetime = attrs.field(converter=to_instant)
+    at: datetime = attrs.field(converter=to_at)
     source: str
 
     def covers(self, purpose: PurposeLike | None, channel: Channel | str | None) -> bool:

@@ -27,7 +27,7 @@ from ._jurisdiction import policy_for
 from ._relationship import Relationship
 from ._rules import Codes, Request
 from ._time import Instant
-from ._values import Action, Channel, PurposeLike, check_iterable, to_action, to_instant
+from ._values import Action, Channel, PurposeLike, check_iterable, to_action, to_at
 from .exceptions import InvalidRequest
 
 
@@ -57,7 +57,7 @@ class Screening:
     """
 
     action: Action = attrs.field(converter=to_action)
-    at: datetime = attrs.field(converter=to_instant)
+    at: datetime = attrs.field(converter=to_at)
     allowed: tuple[str, ...] = attrs.field(converter=_to_contacts)
     denied: Mapping[str, Decision] = attrs.field(hash=False)
     counts: Mapping[str, int] = attrs.field(hash=False)

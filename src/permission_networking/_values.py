@@ -320,20 +320,68 @@ def instant_value(field: str, value: object) -> datetime:
 # takes an enum also takes its string value, and refuses a naive time.
 
 
-def to_instant(value: object) -> datetime:
+# The converters of the time fields: each takes an aware `datetime` or an ISO
+# 8601 string, returns an aware UTC `datetime`, and refuses anything else with
+# `InvalidInteraction` naming its field.
+
+
+def _optional_instant(field: str, value: object) -> datetime | None:
+    if value is None or (type(value) is datetime and value.tzinfo is UTC):
+        return value
+    return instant_value(field, value)
+
+
+def to_at(value: object) -> datetime:
     """
-    Converter: an aware `datetime` or ISO 8601 string, as an aware UTC `datetime`.
+    Converter of a field ``at``.
     """
     if type(value) is datetime and value.tzinfo is UTC:
         return value
-    return instant_value("time", value)
+    return instant_value("at", value)
 
 
-def to_optional_instant(value: object) -> datetime | None:
+def to_granted_at(value: object) -> datetime:
     """
-    Converter: as `to_instant`, with None kept.
+    Converter of ``granted_at``.
     """
-    return None if value is None else to_instant(value)
+    if type(value) is datetime and value.tzinfo is UTC:
+        return value
+    return instant_value("granted_at", value)
+
+
+def to_confirmed_at(value: object) -> datetime | None:
+    """
+    Converter of ``confirmed_at``, None kept.
+    """
+    return _optional_instant("confirmed_at", value)
+
+
+def to_expires_at(value: object) -> datetime | None:
+    """
+    Converter of ``expires_at``, None kept.
+    """
+    return _optional_instant("expires_at", value)
+
+
+def to_withdrawn_at(value: object) -> datetime | None:
+    """
+    Converter of ``withdrawn_at``, None kept.
+    """
+    return _optional_instant("withdrawn_at", value)
+
+
+def to_until(value: object) -> datetime | None:
+    """
+    Converter of ``until``, None kept.
+    """
+    return _optional_instant("until", value)
+
+
+def to_retry_at(value: object) -> datetime | None:
+    """
+    Converter of ``retry_at``, None kept.
+    """
+    return _optional_instant("retry_at", value)
 
 
 def to_action(value: object) -> Action:
@@ -772,10 +820,10 @@ class Permission:
     channel: Channel | None = attrs.field(converter=to_channel)
     basis: Basis = attrs.field(converter=_to_basis)
     grantor: str = attrs.field(validator=_a_text)
-    granted_at: datetime = attrs.field(converter=to_instant)
-    confirmed_at: datetime | None = attrs.field(default=None, converter=to_optional_instant)
-    expires_at: datetime | None = attrs.field(default=None, converter=to_optional_instant)
-    withdrawn_at: datetime | None = attrs.field(default=None, converter=to_optional_instant)
+    granted_at: datetime = attrs.field(converter=to_granted_at)
+    confirmed_at: datetime | None = attrs.field(default=None, converter=to_confirmed_at)
+    expires_at: datetime | None = attrs.field(default=None, converter=to_expires_at)
+    withdrawn_at: datetime | None = attrs.field(default=None, converter=to_withdrawn_at)
     group: str | None = attrs.field(default=None, validator=_a_text_or_none)
     source: str | None = attrs.field(default=None, validator=_a_text_or_none)
     evidence: Evidence | None = attrs.field(default=None, validator=_evidence_or_none)
