@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime
 from functools import partial
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, TypeAlias
+from typing import TYPE_CHECKING, Any, TypeAlias, cast
 
 import attrs
 
@@ -34,7 +34,7 @@ from .exceptions import InvalidRequest
 if TYPE_CHECKING:
     from ._policy import Policy
 
-__all__ = ["Screening", "screen"]
+__all__ = ["Screening", "overrule", "screen"]
 
 
 def _to_contacts(value: Iterable[str]) -> tuple[str, ...]:
@@ -176,6 +176,39 @@ def screen(  # noqa: PLR0913
         tuple(allowed),
         _Denied(denied, request, policy),
         MappingProxyType(_counts(tally)),
+    )
+
+
+def overrule(screening: Screening, decisions: Mapping[str, Decision]) -> Screening:
+    """
+    Return *screening* with the denials *decisions* in place of what it decided for their contacts.
+
+    A contact it allowed is denied; its counts follow. The decisions of the
+    other denied contacts stay unbuilt until looked up.
+    """
+    old = screening.denied
+    if isinstance(old, _Denied):
+        entries: dict[str, Relationship | Decision] = dict(old._entries)  # noqa: SLF001
+    else:
+        entries = dict(old)
+    counts = dict(screening.counts)
+    for contact, decision in decisions.items():
+        if contact in old:
+            for code in old[contact].codes:
+                counts[code] -= 1
+        entries[contact] = decision
+        for code in decision.codes:
+            counts[code] = counts.get(code, 0) + 1
+    denied: Mapping[str, Decision] = (
+        _Denied(entries, old._request, old._policy)  # noqa: SLF001
+        if isinstance(old, _Denied)
+        else MappingProxyType(cast("dict[str, Decision]", entries))
+    )
+    return attrs.evolve(
+        screening,
+        allowed=tuple(c for c in screening.allowed if c not in decisions),
+        denied=denied,
+        counts=MappingProxyType({code: n for code, n in counts.items() if n}),
     )
 
 

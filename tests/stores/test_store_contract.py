@@ -783,12 +783,16 @@ class TestForget:
         assert Relationship(sender="ana", contact=BO, do_not_contact=True) == (
             store.relationship("ana", BO)
         )
+        forgotten = f"{BO} asked to be forgotten; do not contact them unless they opt in again"
         for action in ("message", "send_marketing", "connect", "share_value"):
-            assert "do_not_contact" in store.check("ana", BO, action).codes
-            assert not store.perform("ana", BO, action)
+            for decision in (store.check("ana", BO, action), store.perform("ana", BO, action)):
+                assert not decision
+                assert 1 == decision.codes.count("do_not_contact")
+                assert forgotten == decision.reasons[0].message
         assert [] == store.history("ana", BO)
         screening = store.screen("ana", "message", contacts=[BO, "zed"])
-        assert "do_not_contact" in screening.denied[BO].codes
+        assert forgotten == screening.denied[BO].reasons[0].message
+        assert 1 == screening.counts["do_not_contact"]
 
     def test_even_a_policy_without_the_rule_is_denied(self, store: Store) -> None:
         """

@@ -155,17 +155,12 @@ class Expected:
     @property
     def codes(self) -> tuple[str, ...]:
         """
-        The reason codes: a standing tombstone adds ``do_not_contact`` when the policy did not.
+        The reason codes: a standing tombstone's ``do_not_contact`` first, in place of the policy's.
         """
         codes = self.decision.codes
-        return ("do_not_contact", *codes) if self.added else codes
-
-    @property
-    def added(self) -> bool:
-        """
-        Whether the tombstone adds a reason, under a policy without the ``do_not_contact`` rule.
-        """
-        return self.suppressed and "do_not_contact" not in self.decision.codes
+        if not self.suppressed:
+            return codes
+        return ("do_not_contact", *(code for code in codes if code != "do_not_contact"))
 
     @property
     def allowed(self) -> bool:
@@ -180,11 +175,12 @@ class Expected:
         """
         data = plain(self.decision)
         assert isinstance(data, dict)
-        if self.added:
+        if self.suppressed:
             reason = {"code": "do_not_contact", "message": ANY, "rule": ANY, "until": None}
+            others = [r for r in data["reasons"] if r["code"] != "do_not_contact"]
             data.update(
                 allowed=False,
-                reasons=[reason, *data["reasons"]],
+                reasons=[reason, *others],
                 obligations=[],
                 retry_at=None,
                 suggestions=[],

@@ -28,7 +28,7 @@ from permission_networking._guards import decide, make_request, resolve_at
 from permission_networking._jurisdiction import policy_for
 from permission_networking._relationship import Relationship, extend, replay, snapshot_dict
 from permission_networking._rules import Request
-from permission_networking._screen import Screening
+from permission_networking._screen import Screening, overrule
 from permission_networking._screen import screen as screen_relationships
 from permission_networking._time import Instant, now
 from permission_networking._values import (
@@ -392,22 +392,22 @@ def revived(relationship: Relationship, tombstone: Tombstone) -> bool:
 
 def suppress(decision: Decision, contact: str) -> Decision:
     """
-    Return *decision* denied with ``do_not_contact``, whatever the policy allowed.
+    Return *decision* denied with ``do_not_contact`` for the erasure, whatever the policy allowed.
 
     A tombstone denies every action even under a policy without the
-    ``do_not_contact`` rule.
+    ``do_not_contact`` rule, and its reason says why in place of the
+    policy's (which would speak of a block or a complaint).
     """
-    if ReasonCode.DO_NOT_CONTACT in decision.codes:
-        return decision
     reason = Reason(
         ReasonCode.DO_NOT_CONTACT,
         f"{contact} asked to be forgotten; do not contact them unless they opt in again",
         FORGOTTEN_RULE,
     )
+    others = tuple(r for r in decision.reasons if r.code != ReasonCode.DO_NOT_CONTACT)
     return attrs.evolve(
         decision,
         allowed=False,
-        reasons=(reason, *decision.reasons),
+        reasons=(reason, *others),
         obligations=(),
         retry_at=None,
         suggestions=(),
@@ -1085,24 +1085,16 @@ class BaseStore(abc.ABC):
         request: Request,
         policy: Policy | None,
     ) -> Screening:
-        slipped = [contact for contact in screening.allowed if contact in suppressed]
-        if not slipped:
+        if not suppressed:
             return screening
-        denied = dict(screening.denied)
-        counts = dict(screening.counts)
-        for contact in slipped:
-            relationship = suppressed[contact]
-            chosen = policy if policy is not None else policy_for(relationship.jurisdiction)
-            decision = suppress(decide(relationship, request, chosen), contact)
-            denied[contact] = decision
-            for code in decision.codes:
-                counts[code] = counts.get(code, 0) + 1
-        return attrs.evolve(
-            screening,
-            allowed=tuple(c for c in screening.allowed if c not in suppressed),
-            denied=MappingProxyType(denied),
-            counts=MappingProxyType(counts),
-        )
+        decisions = {}
+        for contact, relationship in suppressed.items():
+            decision = screening.denied.get(contact)
+            if decision is None:
+                chosen = policy if policy is not None else policy_for(relationship.jurisdiction)
+                decision = decide(relationship, request, chosen)
+            decisions[contact] = suppress(decision, contact)
+        return overrule(screening, decisions)
 
     def _log_screening(  # noqa: PLR0913
         self,
