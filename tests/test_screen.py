@@ -4,9 +4,13 @@ Tests for screen: one action decided for many relationships.
 
 from __future__ import annotations
 
+import pickle
+
+import attrs
 import pytest
 
-from permission_networking import InvalidRequest, Policy, check, screen
+from permission_networking import InvalidRequest, Policy, Reason, check, screen
+from permission_networking._screen import overrule
 from timeline import Log, day
 
 
@@ -94,3 +98,27 @@ def test_an_allowed_contact_is_listed_each_time_it_comes() -> None:
     engaged = Log(contact="bo").inbound("connection_accepted", 0).relationship()
 
     assert ("bo", "bo") == screen([engaged, engaged], "message", at=day(2)).allowed
+
+
+@pytest.mark.parametrize("travelled", [False, True])
+def test_overrule_puts_denials_in_place_and_recounts(travelled: bool) -> None:  # noqa: FBT001
+    """Overruling denies an allowed contact and replaces a denial, the counts following."""
+    relationships = [log.relationship() for log in audience()]
+    screening = screen(relationships, "message", at=day(2))
+    if travelled:
+        screening = pickle.loads(pickle.dumps(screening))  # noqa: S301
+    stop = Reason("do_not_contact", "asked to be forgotten", "forgotten")
+    decided = {r.contact: check(r, "message", at=day(2)) for r in relationships}
+    decisions = {
+        contact: attrs.evolve(decided[contact], allowed=False, reasons=(stop,))
+        for contact in ("engaged", "stranger")
+    }
+
+    overruled = overrule(screening, decisions)
+
+    assert ("connected", "opted") == overruled.allowed
+    assert ["stranger", "blocked", "engaged"] == list(overruled.denied)
+    assert stop == overruled.denied["engaged"].reasons[0]
+    assert screening.denied["blocked"] == overruled.denied["blocked"]
+    assert {"not_connected": 2, "do_not_contact": 1} == dict(screening.counts)
+    assert {"not_connected": 1, "do_not_contact": 3} == dict(overruled.counts)

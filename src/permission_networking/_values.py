@@ -317,11 +317,9 @@ def instant_value(field: str, value: object) -> datetime:
 
 
 # Converters of the public values' fields, so that every constructor that
-# takes an enum also takes its string value, and refuses a naive time.
-
-
-# The converters of the time fields: each takes an aware `datetime` or an ISO
-# 8601 string, returns an aware UTC `datetime`, and refuses anything else with
+# takes an enum also takes its string value, and refuses a naive time. Each
+# time field has its own, which takes an aware `datetime` or an ISO 8601
+# string, returns an aware UTC `datetime`, and refuses anything else with
 # `InvalidInteraction` naming its field.
 
 
