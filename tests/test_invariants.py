@@ -4,9 +4,12 @@ Invariants that hold for every log, checked with Hypothesis.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
-from hypothesis import given
+import attrs
+
+from dateutil.relativedelta import relativedelta
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from permission_networking import (
@@ -18,6 +21,7 @@ from permission_networking import (
     RelationshipState,
     check,
     replay,
+    screen,
 )
 from permission_networking._values import CONTACT_ONLY_KINDS
 from strategies import MUTUAL, logs
@@ -107,3 +111,49 @@ def test_apply_in_order_equals_replay(log: list[Interaction], cut: int) -> None:
         rel = rel.apply(item)
 
     assert replay(log, sender="ana", contact="bo") == rel
+
+
+_EDGE_POLICIES = [
+    Policy.etiquette(),
+    Policy.etiquette(express_consent_ttl=relativedelta(months=24), double_opt_in=True),
+    Policy.casl(),
+    Policy.can_spam(),
+    Policy.gdpr(),
+    Policy.pecr(),
+    Policy.tcpa(),
+    None,
+]
+
+
+@settings(max_examples=150)
+@given(
+    log=logs(),
+    late=st.booleans(),
+    hours=st.integers(0, 24 * 130),
+    policy=st.sampled_from(_EDGE_POLICIES),
+    jurisdiction=st.sampled_from(["US-FL", "CA", "DE", "GB", None]),
+)
+def test_the_edges_of_time_neither_raise_nor_fail_a_rule(
+    log: list[Interaction],
+    late: bool,  # noqa: FBT001
+    hours: int,
+    policy: Policy | None,
+    jurisdiction: str | None,
+) -> None:
+    """Near the first or the last instant a datetime holds, every guard still decides."""
+    edge = (
+        datetime.max.replace(tzinfo=UTC) - timedelta(days=131)
+        if late
+        else datetime.min.replace(tzinfo=UTC)
+    )
+    moved = [attrs.evolve(item, at=item.at - DAY0 + edge) for item in log]
+    facts = Interaction("zz", "ana", "bo", "profile_updated", edge, metadata={
+        "timezone": "America/New_York", **({"jurisdiction": jurisdiction} if jurisdiction else {})})  # fmt: skip
+    rel = replay([*moved, facts], sender="ana", contact="bo")
+    at = edge + timedelta(hours=hours)
+
+    for action in Action:
+        decision = check(rel, action, at=at, policy=policy, group="g1")
+        assert "rule_error" not in decision.codes
+        assert rel.state_at(at).value == decision.to_dict()["state"]
+    assert len(screen([rel], "send_marketing", at=at, policy=policy)) == 1

@@ -1,5 +1,8 @@
 """
-Tests of time arithmetic: `shift` adds a span exactly as ``datetime + span`` does.
+Tests of time arithmetic at the ends of the calendar, too.
+
+`shift` adds a span exactly as ``datetime + span`` does, up to the last instant
+a datetime holds; calling hours are found where a local date cannot be written.
 """
 
 from __future__ import annotations
@@ -12,7 +15,8 @@ from dateutil.relativedelta import MO, relativedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from permission_networking._time import shift
+from permission_networking._rules import next_call_time
+from permission_networking._time import END, shift
 
 
 # Far enough from the ends of the calendar for every span drawn.
@@ -91,11 +95,32 @@ def test_the_day_of_the_month_is_kept_or_the_months_last(
     assert expected == shift(at, span)
 
 
-def test_a_span_past_the_calendar_fails_as_plus_does() -> None:
-    """A window that ends after year 9999 raises the error ``+`` raises."""
+@pytest.mark.parametrize(
+    "span", [relativedelta(years=2), relativedelta(months=8, days=3), timedelta(days=400)]
+)
+def test_a_span_past_the_calendar_ends_at_its_last_instant(span: timedelta) -> None:
+    """A window that would end after year 9999 ends at the last instant a datetime holds."""
     at = datetime(9999, 6, 1, tzinfo=UTC)
 
-    with pytest.raises(ValueError, match="year"):
-        at + relativedelta(years=2)
-    with pytest.raises(ValueError, match="year"):
-        shift(at, relativedelta(years=2))
+    assert END == shift(at, span)
+    assert datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC) == END
+
+
+@pytest.mark.parametrize(
+    ("at", "zone", "opens"),
+    [
+        # In New York's local mean time (-4:56:02), 03:00 UTC on 1 January of
+        # year 1 is 22:03:58 on a day before the calendar begins.
+        ("0001-01-01T03:00:00+00:00", "America/New_York", "0001-01-01T12:56:02+00:00"),
+        ("0001-01-01T15:00:00+00:00", "America/New_York", None),
+        # In Tokyo (+9), the last hour of year 9999 in UTC is 08:00 in year 10000.
+        ("9999-12-31T23:00:00+00:00", "Asia/Tokyo", None),
+        ("9999-12-31T14:00:00+00:00", "Asia/Tokyo", "9999-12-31T23:00:00+00:00"),
+        ("9999-12-31T12:00:00+00:00", "Asia/Tokyo", "9999-12-31T23:00:00+00:00"),
+    ],
+)
+def test_calling_hours_at_the_ends_of_the_calendar(at: str, zone: str, opens: str | None) -> None:
+    """Where the local date cannot be written, the local hour is read off the zone's offset."""
+    found = next_call_time(datetime.fromisoformat(at), zone, (8, 21))
+
+    assert opens == (None if found is None else found.isoformat())

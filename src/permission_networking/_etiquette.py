@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Final
 from ._conditions import Deny, DenyWith
 from ._decision import Reason, ReasonCode, make_reason
 from ._rules import Codes, Request, Rule, denied_when, next_call_time, request_only
-from ._time import Duration, format_instant, shift
+from ._time import END, Duration, format_instant, shift, within
 from ._values import Action, Channel, Permission, Purpose, PurposeLike, RelationshipState
 
 
@@ -97,7 +97,10 @@ def _until(since: datetime | None, span: Duration, at: datetime) -> datetime | N
     # When a span that began at *since* ends, if it has not ended by *at*.
     if since is None:
         return None
-    until = since + span
+    try:
+        until = since + span
+    except (OverflowError, ValueError):
+        until = END  # after the last instant a datetime holds
     return until if at < until else None
 
 
@@ -188,13 +191,12 @@ def _engaged(rel: Relationship, at: datetime, ttl: Duration) -> bool:
     # first, because it needs no walk over the permissions.
     connected = rel.connected_at
     engaged = rel.engaged_at
-    if (
-        connected is not None
-        and engaged is not None
-        and connected <= at
-        and engaged <= at < engaged + ttl
-    ):
-        return True
+    if connected is not None and engaged is not None and connected <= at and engaged <= at:
+        try:
+            if at < engaged + ttl:
+                return True
+        except (OverflowError, ValueError):
+            return True  # the span ends after the last instant a datetime holds
     return bool(rel.permissions) and rel.state_at(at, engagement_ttl=ttl) is _OPTED_IN
 
 
@@ -248,7 +250,14 @@ def _given_since(rel: Relationship, refused: datetime) -> bool:
 
 def _refused(rel: Relationship, at: datetime, backoff: Duration) -> bool:
     refused = rel.last_refusal_at
-    return refused is not None and (at < refused + backoff or not _given_since(rel, refused))
+    if refused is None:
+        return False
+    try:
+        if at < refused + backoff:
+            return True
+    except (OverflowError, ValueError):
+        return True  # the span ends after the last instant a datetime holds
+    return not _given_since(rel, refused)
 
 
 @denied_when(Deny(_RECENT_REFUSAL, "_refused(rel, at, policy.refusal_backoff)"))
@@ -257,7 +266,7 @@ def _refusal(rel: Relationship, req: Request, policy: Policy) -> Sequence[Reason
     if refused is None:
         return _NONE
     given = _given_since(rel, refused)
-    lapses = refused + policy.refusal_backoff
+    lapses = shift(refused, policy.refusal_backoff)
     if req.at < lapses:
         return (
             make_reason(
@@ -277,11 +286,6 @@ def _refusal(rel: Relationship, req: Request, policy: Policy) -> Sequence[Reason
             ),
         )
     return _NONE
-
-
-def _interested(rel: Relationship, at: datetime, ttl: Duration) -> bool:
-    interest = rel.interest_at
-    return interest is not None and interest <= at < interest + ttl
 
 
 def _no_interest(rel: Relationship, rule: str) -> Reason:
@@ -324,7 +328,7 @@ def _active(  # noqa: PLR0913, PLR0917
             and p.granted_at <= at
             and (p.withdrawn_at is None or at < p.withdrawn_at)
             and (p.expires_at is None or at < p.expires_at)
-            and (ttl is None or at < p.granted_at + ttl)
+            and (ttl is None or at < shift(p.granted_at, ttl))
             and (proof is None or proof(p))
         ):
             return p
@@ -391,7 +395,7 @@ def _opted_out_since_interest(
 
 @denied_when(
     Deny(_NOT_ENGAGED, "not _engaged(rel, at, policy.engagement_ttl)"),
-    Deny(_NO_INTEREST, "not _interested(rel, at, policy.interest_ttl)"),
+    Deny(_NO_INTEREST, "not within(rel.interest_at, at, policy.interest_ttl)"),
     Deny(
         _CONSENT_WITHDRAWN,
         "rel.opt_outs and _opted_out_since_interest(rel, at, channel, purpose) is not None",
@@ -405,7 +409,7 @@ def _pitch(rel: Relationship, req: Request, policy: Policy) -> Sequence[Reason]:
     not_engaged = _not_engaged(rel, req, policy, "pitch")
     if not_engaged is not None:
         found.append(not_engaged)
-    if not _interested(rel, req.at, policy.interest_ttl):
+    if not within(rel.interest_at, req.at, policy.interest_ttl):
         found.append(_no_interest(rel, "pitch"))
     opted_out = _opted_out_since_interest(rel, req.at, req.channel, req.purpose)
     if opted_out is not None:
@@ -439,7 +443,7 @@ def _opt_in_declined_until(rel: Relationship, at: datetime, backoff: Duration) -
 
 @denied_when(
     Deny(_NOT_ENGAGED, "not _engaged(rel, at, policy.engagement_ttl)"),
-    Deny(_NO_INTEREST, "not _interested(rel, at, policy.interest_ttl)"),
+    Deny(_NO_INTEREST, "not within(rel.interest_at, at, policy.interest_ttl)"),
     Deny(_REQUEST_PENDING, "_opt_in_pending_until(rel, at, policy.request_ttl) is not None"),
     Deny(_RECENTLY_DECLINED, "_opt_in_declined_until(rel, at, policy.opt_in_backoff) is not None"),
 )
@@ -448,7 +452,7 @@ def _request_opt_in(rel: Relationship, req: Request, policy: Policy) -> Sequence
     not_engaged = _not_engaged(rel, req, policy, "request_opt_in")
     if not_engaged is not None:
         found.append(not_engaged)
-    if not _interested(rel, req.at, policy.interest_ttl):
+    if not within(rel.interest_at, req.at, policy.interest_ttl):
         found.append(_no_interest(rel, "request_opt_in"))
     pending = _opt_in_pending_until(rel, req.at, policy.request_ttl)
     if pending is not None:
@@ -675,20 +679,15 @@ def _marketing_obligations(rel: Relationship, req: Request, policy: Policy) -> S
     return _MARKETING_OBLIGATIONS
 
 
-def _meeting_asked(rel: Relationship, at: datetime, ttl: Duration) -> bool:
-    asked = rel.meeting_requested_at
-    return asked is not None and asked <= at < asked + ttl
-
-
 @denied_when(
     Deny(
         _NOT_ENGAGED,
-        "not _meeting_asked(rel, at, policy.engagement_ttl)"
+        "not within(rel.meeting_requested_at, at, policy.engagement_ttl)"
         " and not _engaged(rel, at, policy.engagement_ttl)",
     )
 )
 def _meeting(rel: Relationship, req: Request, policy: Policy) -> Sequence[Reason]:
-    if _meeting_asked(rel, req.at, policy.engagement_ttl):
+    if within(rel.meeting_requested_at, req.at, policy.engagement_ttl):
         return _NONE
     not_engaged = _not_engaged(rel, req, policy, "meeting")
     return _NONE if not_engaged is None else (not_engaged,)

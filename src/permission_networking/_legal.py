@@ -42,7 +42,7 @@ from ._rules import (
     request_only,
     request_only_unless,
 )
-from ._time import Duration, format_instant, shift
+from ._time import Duration, format_instant, shift, within
 from ._values import Action, Channel, Permission, Purpose, PurposeLike
 
 
@@ -166,7 +166,7 @@ def _specific(
             or permission.granted_at > at
         ):
             continue
-        if permission.is_active(at) and (ttl is None or at < permission.granted_at + ttl):
+        if permission.is_active(at) and (ttl is None or at < shift(permission.granted_at, ttl)):
             return permission, None
         if latest is None or permission.granted_at > latest.granted_at:
             latest = permission
@@ -257,7 +257,7 @@ def _implied(rel: Relationship, req: Request, policy: Policy) -> tuple[str | Non
     return None, Reason(
         _C.CONSENT_EXPIRED,
         f"the implied consent from {rel.contact}'s {fact} of {_day(since)} lapsed on "
-        f"{_day(since + window)} ({_span(window)} later); {rel.contact} has not given express "
+        f"{_day(shift(since, window))} ({_span(window)} later); {rel.contact} has not given express "
         f"consent to {_what(req)}",
         "casl",
     )
@@ -472,7 +472,7 @@ def _unsolicited(rel: Relationship, req: Request, policy: Policy, rule: str) -> 
     return Reason(
         _C.CONSENT_EXPIRED,
         f"the soft opt-in from {rel.contact}'s purchase of {_day(sale)} lapsed on "
-        f"{_day(sale + window)} ({_span(window)} later); ask for consent",
+        f"{_day(shift(sale, window))} ({_span(window)} later); ask for consent",
         rule,
     )
 
@@ -481,12 +481,7 @@ def _unsolicited_why(rel: Relationship, at: datetime, action: Action, policy: Po
     """
     Say why `_unsolicited` finds a reason: ``no_sale``, ``lapsed`` (the soft opt-in), or None.
     """
-    interest = rel.interest_at
-    if (
-        action is _A.PITCH
-        and interest is not None
-        and interest <= at < interest + policy.interest_ttl
-    ):
+    if action is _A.PITCH and within(rel.interest_at, at, policy.interest_ttl):
         return None
     sale = rel.soft_opt_in_at
     if sale is None or sale > at:

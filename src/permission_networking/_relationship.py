@@ -13,7 +13,7 @@ from typing import Any, Final, Self, cast
 import attrs
 
 from ._machine import kinds_where
-from ._time import Duration, Instant, format_instant
+from ._time import Duration, Instant, format_instant, within
 from ._values import (
     COMMERCIAL_PURPOSES,
     Basis,
@@ -289,10 +289,7 @@ class Relationship:
         connected_at = self.connected_at
         if connected_at is None or connected_at > at:
             return _STRANGER
-        engaged_at = self.engaged_at
-        if engaged_at is not None and engaged_at <= at < engaged_at + engagement_ttl:
-            return _ENGAGED
-        return _CONNECTED
+        return _ENGAGED if within(self.engaged_at, at, engagement_ttl) else _CONNECTED
 
     def permissions_at(
         self,

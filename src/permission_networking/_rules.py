@@ -7,13 +7,14 @@ from __future__ import annotations
 import ast
 
 from collections.abc import Callable, Iterable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, NamedTuple, TypeAlias
 from zoneinfo import ZoneInfo
 
 import attrs
 
 from ._conditions import Checked, Conditions, Denial, compile_rule
+from ._time import shift
 from ._values import Action, Channel, Purpose, PurposeLike, enum_value
 from .exceptions import InvalidInteraction, InvalidRequest
 
@@ -310,12 +311,31 @@ def next_call_time(at: datetime, zone: str, hours: tuple[int, int]) -> datetime 
     The start is local wall time, so daylight-saving changes are honoured.
     """
     tz = ZoneInfo(zone)
-    local = at.astimezone(tz)
     start, end = hours
-    if start <= local.hour < end:
+    try:
+        local = at.astimezone(tz)
+        if start <= local.hour < end:
+            return None
+        day = local.date()
+        if local.hour >= end:
+            day = day.fromordinal(day.toordinal() + 1)
+        opens = datetime(day.year, day.month, day.day, start, tzinfo=tz)
+        return opens.astimezone(at.tzinfo)
+    except (OverflowError, ValueError):
+        return _next_call_by_clock(at, tz, hours)
+
+
+_DAY = 24 * 3600
+
+
+def _next_call_by_clock(at: datetime, tz: ZoneInfo, hours: tuple[int, int]) -> datetime | None:
+    # Within a day of the first or the last instant a datetime holds, where
+    # the local date cannot be written: read the local hour off the clock at
+    # the zone's offset, and wait whole seconds for the next opening.
+    offset = tz.utcoffset(at.replace(tzinfo=None)) or timedelta()
+    midnight = at.replace(hour=0, minute=0, second=0, microsecond=0)
+    second = int((at - midnight + offset).total_seconds()) % _DAY
+    start, end = hours
+    if start * 3600 <= second < end * 3600:
         return None
-    day = local.date()
-    if local.hour >= end:
-        day = day.fromordinal(day.toordinal() + 1)
-    opens = datetime(day.year, day.month, day.day, start, tzinfo=tz)
-    return opens.astimezone(at.tzinfo)
+    return shift(at.replace(microsecond=0), timedelta(seconds=(start * 3600 - second) % _DAY))

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from calendar import monthrange
 from datetime import UTC, datetime, timedelta
-from typing import TypeAlias
+from typing import Final, TypeAlias
 
 from dateutil.relativedelta import relativedelta
 
@@ -66,15 +66,42 @@ def format_instant(value: datetime) -> str:
     return value.isoformat()
 
 
+END: Final = datetime.max.replace(tzinfo=UTC)
+"""
+The last instant a `datetime` holds: a span that would end after it ends here.
+"""
+
+
+def within(since: datetime | None, at: datetime, span: Duration) -> bool:
+    """
+    Whether *at* lies in the span that began at *since*: ``since <= at < since + span``.
+
+    A span that would end after the last instant a `datetime` holds lasts to it.
+    """
+    if since is None or at < since:
+        return False
+    try:
+        return at < since + span
+    except (OverflowError, ValueError):
+        return True
+
+
 def shift(at: datetime, span: Duration) -> datetime:
     """
-    Return ``at + span``, computed without `relativedelta`'s general path when it need not be.
+    Return ``at + span``, or `END` when that falls after the last instant a `datetime` holds.
 
     A `relativedelta` of whole years, months and days only (as the legal
-    windows are) is added here with the same result: the day of the month
-    kept, or the month's last day when it has fewer. Any other span is
-    added as it is.
+    windows are) is added here with the same result as `relativedelta`'s
+    general path: the day of the month kept, or the month's last day when it
+    has fewer. Any other span is added as it is.
     """
+    try:
+        return _shift(at, span)
+    except (OverflowError, ValueError):
+        return END
+
+
+def _shift(at: datetime, span: Duration) -> datetime:
     if type(span) is timedelta:
         return at + span
     if (
