@@ -45,6 +45,7 @@ import re
 import uuid
 
 from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
 from types import MappingProxyType
 from typing import Any, Final, Self
 
@@ -57,6 +58,9 @@ from .exceptions import InvalidRequest
 
 
 __all__ = ["POSTAL_ADDRESS_FIELDS", "RECEIPT_VERSION", "Controller", "receipt"]
+
+_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
+_SECOND: Final = timedelta(seconds=1)
 
 RECEIPT_VERSION: Final = "KI-CR-v1.1.0"
 """
@@ -354,7 +358,7 @@ def receipt(  # noqa: PLR0913
     out: dict[str, Any] = {
         "version": RECEIPT_VERSION,
         "jurisdiction": jurisdiction,
-        "consentTimestamp": int(permission.granted_at.timestamp()),
+        "consentTimestamp": (permission.granted_at - _EPOCH) // _SECOND,
         "collectionMethod": (
             "not recorded" if permission.evidence is None else permission.evidence.method
         ),

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import uuid
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,7 @@ from permission_networking.receipts import RECEIPT_VERSION, Controller, receipt
 from timeline import Log, day
 
 
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 SCHEMA = json.loads(Path(__file__).with_name("consent_receipt_v1_1.schema.json").read_text("utf-8"))
 VALIDATOR = Draft202012Validator(SCHEMA, format_checker=Draft202012Validator.FORMAT_CHECKER)
 ACME = Controller(
@@ -83,6 +84,25 @@ class TestFields:
         assert "double_opt_in" == cr["collectionMethod"]
         assert "en" == cr["language"]
         assert "publicKey" not in cr
+
+    @pytest.mark.parametrize(
+        ("granted", "seconds"),
+        [
+            (datetime(2026, 3, 2, 9, 0, 0, 999999, tzinfo=UTC), 1772442000),
+            (datetime(1969, 12, 31, 23, 59, 59, 500000, tzinfo=UTC), -1),
+            (datetime.max.replace(tzinfo=UTC), 253402300799),
+        ],
+    )
+    def test_the_timestamp_is_the_second_the_consent_falls_in(
+        self, granted: datetime, seconds: int
+    ) -> None:
+        """The consent timestamp counts whole seconds down to the grant, never rounded up past it."""
+        permission = Permission("marketing", "email", "express", "bo", granted)
+        rel = Relationship(sender="ana", contact="bo", jurisdiction="CA")
+
+        cr = receipt(rel, permission, controller=ACME, policy_url=POLICY_URL)
+
+        assert seconds == cr["consentTimestamp"]
 
     def test_parties(self) -> None:
         """The contact is the PII principal and the controller is listed with its details."""
@@ -417,4 +437,7 @@ def test_every_receipt_is_valid_and_deterministic(permission: Permission) -> Non
 
     VALIDATOR.validate(first)
     assert first == second
-    assert int(permission.granted_at.timestamp()) == first["consentTimestamp"]
+    since_epoch = timedelta(seconds=first["consentTimestamp"])
+    assert (
+        permission.granted_at - timedelta(seconds=1) < EPOCH + since_epoch <= permission.granted_at
+    )
