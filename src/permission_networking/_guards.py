@@ -44,7 +44,7 @@ from ._rules import (
     denial_test,
 )
 from ._time import Instant, now, parse_instant
-from ._values import Action, Channel, Purpose, PurposeLike, enum_value, purpose_value
+from ._values import Action, Channel, Purpose, PurposeLike, encodable, enum_value, purpose_value
 from .exceptions import InvalidInteraction, InvalidRequest, PermissionDenied
 
 
@@ -120,6 +120,8 @@ def _resolve(
         raise InvalidRequest(e.field, e.value, str(e).split(": ", 1)[-1]) from None
     if group is not None and (not isinstance(group, str) or not group):  # type: ignore[redundant-expr]
         raise InvalidRequest("group", group, "expected a non-empty string")
+    if group is not None and not encodable(group):
+        raise InvalidRequest("group", group, "not text: it holds a lone surrogate")
     return (act, chan, purp, group)
 
 

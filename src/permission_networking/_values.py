@@ -300,6 +300,8 @@ def purpose_value(field: str, value: object) -> PurposeLike:
     """
     if not isinstance(value, str) or not value:
         raise InvalidInteraction(field, value, "a purpose is a non-empty string")
+    if not encodable(value):
+        raise InvalidInteraction(field, value, "not text: it holds a lone surrogate")
     try:
         return Purpose(value)
     except ValueError:

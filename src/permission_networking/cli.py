@@ -122,7 +122,9 @@ def _db_path(args: argparse.Namespace) -> str:
 @contextlib.contextmanager
 def _store(args: argparse.Namespace, *, create: bool = False) -> Iterator[SQLiteStore]:
     path = _db_path(args)
-    if not create and not Path(path).exists():
+    file = Path(path)
+    # An empty file is no database either: SQLite would make a new store of it.
+    if not create and (not file.exists() or (file.is_file() and file.stat().st_size == 0)):
         msg = (
             f"no database at {path}; import something first "
             f"({PROG} import linkedin EXPORT.zip) or pass --db FILE"
@@ -676,7 +678,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _fail(message: str) -> int:
-    print(f"{PROG}: error: {message}", file=sys.stderr)
+    # One line, whatever the input held: a line break in a path or an id shows as \n.
+    line = "\\n".join(message.splitlines())
+    print(f"{PROG}: error: {line}", file=sys.stderr)
     return 2
 
 

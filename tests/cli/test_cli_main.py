@@ -395,6 +395,41 @@ class TestCheck:
         assert "no database at" in err
         assert not path.exists()
 
+    @pytest.mark.parametrize("command", [["check", "ana", "bo", "message"], ["forget", "bo"]])
+    def test_an_empty_file_is_no_database(
+        self, capsys: pytest.CaptureFixture[str], tmp_path: Path, command: list[str]
+    ) -> None:
+        """An empty --db file is not made a store by a command that never creates one."""
+        path = tmp_path / "empty.db"
+        path.touch()
+
+        code, _, err = run(capsys, *command, "--db", str(path))
+
+        assert 2 == code
+        assert "no database at" in err
+        assert b"" == path.read_bytes()
+        assert ["empty.db"] == [p.name for p in tmp_path.iterdir()]
+
+    def test_a_line_break_in_what_was_given_stays_one_line(
+        self, capsys: pytest.CaptureFixture[str], tmp_path: Path, db: str
+    ) -> None:
+        """A path or an id holding a line break is reported in one line, the break escaped."""
+        missing = str(tmp_path / "two\nlines.db")
+        contact = "x\ny"
+
+        results = [
+            run(capsys, "check", "ana", "bo", "message", "--db", missing),
+            run(capsys, "import", "jsonl", str(tmp_path / "a\nb.jsonl"), "--db", db),
+            run(capsys, "receipt", "acme", contact, "--policy-url", "https://x.example",
+                *CONTROLLER, "--db", db),
+        ]  # fmt: skip
+
+        for code, out, err in results:
+            assert (2, "") == (code, out)
+            assert 1 == len(err.splitlines()), err
+        assert "two\\nlines.db" in results[0][2]
+        assert "x\\ny" in results[2][2]
+
     def test_a_file_that_is_no_database_is_refused(
         self, capsys: pytest.CaptureFixture[str], tmp_path: Path
     ) -> None:

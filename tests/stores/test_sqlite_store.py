@@ -171,7 +171,12 @@ class TestFile:
         assert {"ledger.db": b"name,email\n" * 200} == snapshot(path.parent)
 
     @pytest.mark.parametrize(
-        "sql", ["CREATE TABLE customers (email TEXT)", "PRAGMA application_id = 42"]
+        "sql",
+        [
+            "CREATE TABLE customers (email TEXT)",
+            "PRAGMA application_id = 42",
+            "PRAGMA user_version = 1",
+        ],
     )
     def test_another_applications_database_is_refused_untouched(self, path: Path, sql: str) -> None:
         """
@@ -181,6 +186,22 @@ class TestFile:
         before = snapshot(path.parent)
 
         with pytest.raises(StoreError, match="another application"):
+            SQLiteStore(path)
+
+        assert before == snapshot(path.parent)
+
+    @pytest.mark.parametrize(
+        "sql", ["DELETE FROM meta", "UPDATE meta SET value = 'not hex'", "DROP TABLE meta"]
+    )
+    def test_a_store_without_its_key_is_refused_untouched(self, path: Path, sql: str) -> None:
+        """
+        A store whose key was lost raises StoreError, since its erasures could not be honoured.
+        """
+        SQLiteStore(path).close()
+        raw(path, sql)
+        before = snapshot(path.parent)
+
+        with pytest.raises(StoreError, match="damaged"):
             SQLiteStore(path)
 
         assert before == snapshot(path.parent)

@@ -323,6 +323,21 @@ class TestRecord:
         with pytest.raises(InvalidInteraction, match="lone surrogate"):
             Interaction(lone, "ana", BO, "message", "2026-01-01T00:00:00Z")
 
+    def test_a_purpose_or_group_that_is_not_text_is_refused_alike(self, store: Store) -> None:
+        """
+        A purpose or group holding a lone surrogate is refused before anything is decided or logged.
+        """
+        lone: str = json.loads('"x\\ud800"')
+        for kw in ({"purpose": lone}, {"group": lone}):
+            for call in (store.check, store.perform):
+                with pytest.raises(InvalidRequest, match="lone surrogate"):
+                    call("ana", BO, "pitch", **kw)
+            with pytest.raises(InvalidRequest, match="lone surrogate"):
+                store.screen("ana", "pitch", **kw)
+        with pytest.raises(InvalidInteraction, match="lone surrogate"):
+            Interaction("1", "ana", BO, "opt_in_granted", "2026-01-01T00:00:00Z", purpose=lone)
+        assert [] == store.history("ana", BO)
+
     def test_invalid_sender_of_relationships_is_refused(self, store: Store) -> None:
         """
         relationships() refuses a sender that is not a non-empty string.

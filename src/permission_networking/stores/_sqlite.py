@@ -173,7 +173,7 @@ def _prepare(conn: sqlite3.Connection, path: str, timeout: float) -> bytes:
             )
             conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
             conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-        key = conn.execute("SELECT value FROM meta WHERE name = 'key'").fetchone()[0]
+        key = _key(conn, path)
         conn.execute("COMMIT")
     except BaseException:
         conn.rollback()
@@ -184,18 +184,32 @@ def _prepare(conn: sqlite3.Connection, path: str, timeout: float) -> bytes:
     conn.execute("PRAGMA temp_store = MEMORY")
     if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
         conn.execute("PRAGMA journal_mode = WAL")
-    return bytes.fromhex(key)
+    return key
 
 
 def _usable(path: str, version: int, application: int, tables: int) -> None:
-    if version > SCHEMA_VERSION:
-        raise SchemaVersionError(path, version, SCHEMA_VERSION)
-    if application not in {0, APPLICATION_ID} or (version == 0 and tables):
+    # A store's file carries its application id; a new one is empty.
+    if application != APPLICATION_ID and (application or version or tables):
         raise StoreError(
             path,
             "a SQLite database of another application, not a permission_networking store; "
             "give a store's file or a new path (the file was not changed)",
         )
+    if version > SCHEMA_VERSION:
+        raise SchemaVersionError(path, version, SCHEMA_VERSION)
+
+
+def _key(conn: sqlite3.Connection, path: str) -> bytes:
+    # The store's own key, which its tombstones are hashed with.
+    try:
+        row = conn.execute("SELECT value FROM meta WHERE name = 'key'").fetchone()
+        return bytes.fromhex(row[0])
+    except (sqlite3.DatabaseError, TypeError, ValueError):
+        raise StoreError(
+            path,
+            "a damaged permission_networking store: its key is missing or unreadable, so its "
+            "erasures cannot be honoured; restore it from a backup (the file was not changed)",
+        ) from None
 
 
 def _busy(path: str, error: sqlite3.OperationalError, timeout: float) -> StoreError:
