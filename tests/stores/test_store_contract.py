@@ -328,7 +328,8 @@ class TestRecord:
         A purpose or group holding a lone surrogate is refused before anything is decided or logged.
         """
         lone: str = json.loads('"x\\ud800"')
-        for kw in ({"purpose": lone}, {"group": lone}):
+        arguments: list[dict[str, Any]] = [{"purpose": lone}, {"group": lone}]
+        for kw in arguments:
             for call in (store.check, store.perform):
                 with pytest.raises(InvalidRequest, match="lone surrogate"):
                     call("ana", BO, "pitch", **kw)
