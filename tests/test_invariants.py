@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import attrs
+import pytest
 
 from dateutil.relativedelta import relativedelta
 from hypothesis import given, settings
@@ -23,6 +24,7 @@ from permission_networking import (
     replay,
     screen,
 )
+from permission_networking._time import END
 from permission_networking._values import CONTACT_ONLY_KINDS
 from strategies import MUTUAL, logs
 from timeline import DAY0
@@ -157,3 +159,26 @@ def test_the_edges_of_time_neither_raise_nor_fail_a_rule(
         assert "rule_error" not in decision.codes
         assert rel.state_at(at).value == decision.to_dict()["state"]
     assert len(screen([rel], "send_marketing", at=at, policy=policy)) == 1
+
+
+@pytest.mark.parametrize("at", [END - timedelta(microseconds=1), END])
+def test_a_span_past_the_calendar_ends_at_its_last_instant(at: datetime) -> None:
+    """A refusal's backoff that would outlast the calendar ends at its last instant, for every rule."""
+    log = [
+        Interaction("1", "ana", "bo", "meeting", "2026-01-01T00:00:00Z"),
+        Interaction("2", "ana", "bo", "refusal", "2026-01-02T00:00:00Z"),
+        Interaction("3", "ana", "bo", "shared_content", "2026-01-03T00:00:00Z"),
+    ]
+    long = relativedelta(years=9000)
+    policy = Policy.etiquette(engagement_ttl=long, refusal_backoff=long)
+    rel = replay(log)
+
+    decision = check(rel, "ask_favor", at=at, policy=policy)
+    screening = screen([rel], "ask_favor", at=at, policy=policy)
+
+    if at < END:
+        assert ("recent_refusal",) == decision.codes
+        assert END == decision.retry_at
+    else:
+        assert ("not_engaged",) == decision.codes
+    assert decision.codes == screening.denied["bo"].codes

@@ -100,7 +100,7 @@ def _until(since: datetime | None, span: Duration, at: datetime) -> datetime | N
     try:
         until = since + span
     except (OverflowError, ValueError):
-        until = END  # after the last instant a datetime holds
+        until = END  # the span ends at the last instant a datetime holds
     return until if at < until else None
 
 
@@ -196,7 +196,7 @@ def _engaged(rel: Relationship, at: datetime, ttl: Duration) -> bool:
             if at < engaged + ttl:
                 return True
         except (OverflowError, ValueError):
-            return True  # the span ends after the last instant a datetime holds
+            return at < END  # the span ends at the last instant a datetime holds
     return bool(rel.permissions) and rel.state_at(at, engagement_ttl=ttl) is _OPTED_IN
 
 
@@ -256,7 +256,7 @@ def _refused(rel: Relationship, at: datetime, backoff: Duration) -> bool:
         if at < refused + backoff:
             return True
     except (OverflowError, ValueError):
-        return True  # the span ends after the last instant a datetime holds
+        return at < END  # the span ends at the last instant a datetime holds
     return not _given_since(rel, refused)
 
 

@@ -76,14 +76,15 @@ def within(since: datetime | None, at: datetime, span: Duration) -> bool:
     """
     Whether *at* lies in the span that began at *since*: ``since <= at < since + span``.
 
-    A span that would end after the last instant a `datetime` holds lasts to it.
+    A span that would end after the last instant a `datetime` holds ends
+    there, as `shift` has it.
     """
     if since is None or at < since:
         return False
     try:
         return at < since + span
     except (OverflowError, ValueError):
-        return True
+        return at < END
 
 
 def shift(at: datetime, span: Duration) -> datetime:
