@@ -182,3 +182,18 @@ def test_a_span_past_the_calendar_ends_at_its_last_instant(at: datetime) -> None
     else:
         assert ("not_engaged",) == decision.codes
     assert decision.codes == screening.denied["bo"].codes
+
+
+def test_a_refusal_past_the_calendar_holds_off_until_something_is_given() -> None:
+    """At the last instant, a refusal with nothing given since still denies, on every path."""
+    log = [
+        Interaction("1", "ana", "bo", "opt_in_granted", "2026-01-01T00:00:00Z", purpose="sales"),
+        Interaction("2", "ana", "bo", "refusal", "2026-01-02T00:00:00Z"),
+    ]
+    policy = Policy.etiquette(refusal_backoff=relativedelta(years=9000))
+    rel = replay(log)
+
+    decision = check(rel, "pitch", at=END, policy=policy)
+
+    assert ("recent_refusal",) == decision.codes
+    assert not screen([rel], "pitch", at=END, policy=policy).allowed

@@ -113,6 +113,8 @@ def test_a_span_past_the_calendar_ends_at_its_last_instant(span: timedelta) -> N
         # year 1 is 22:03:58 on a day before the calendar begins.
         ("0001-01-01T03:00:00+00:00", "America/New_York", "0001-01-01T12:56:02+00:00"),
         ("0001-01-01T15:00:00+00:00", "America/New_York", None),
+        # Los Angeles (-7:52:58): half a second past is still the second before 21:07:02.
+        ("0001-01-01T05:00:00.500000+00:00", "America/Los_Angeles", "0001-01-01T15:52:58+00:00"),
         # In Tokyo (+9), the last hour of year 9999 in UTC is 08:00 in year 10000.
         ("9999-12-31T23:00:00+00:00", "Asia/Tokyo", None),
         ("9999-12-31T14:00:00+00:00", "Asia/Tokyo", "9999-12-31T23:00:00+00:00"),

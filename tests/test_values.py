@@ -403,6 +403,16 @@ class TestConstructorsTakeStrings:
         with pytest.raises(InvalidInteraction, match=f"^{field}="):
             Permission(**{**fields, field: value})  # type: ignore[arg-type]
 
+    @pytest.mark.parametrize("zone", ["Europe", "Mars/Olympus", "a" * 300, "../etc/passwd"])
+    def test_a_zone_that_is_not_one_is_refused_everywhere(self, zone: str) -> None:
+        """A time zone name that names no zone is refused by an interaction and a relationship."""
+        with pytest.raises(InvalidInteraction, match=r"^metadata\.timezone="):
+            Interaction("1", "ana", "bo", "profile_updated", self.T, metadata={"timezone": zone})
+        with pytest.raises(InvalidInteraction, match=r"^timezone="):
+            Relationship(sender="ana", contact="bo", timezone=zone)
+        with pytest.raises(InvalidInteraction, match=r"^timezone="):
+            Relationship.from_dict({"sender": "ana", "contact": "bo", "timezone": zone})
+
     def test_reason_and_decision_name_a_naive_time(self) -> None:
         """A naive time in a reason or a decision is refused, naming its field."""
         naive = datetime(2026, 1, 1)  # noqa: DTZ001

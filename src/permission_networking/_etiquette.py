@@ -193,10 +193,11 @@ def _engaged(rel: Relationship, at: datetime, ttl: Duration) -> bool:
     engaged = rel.engaged_at
     if connected is not None and engaged is not None and connected <= at and engaged <= at:
         try:
-            if at < engaged + ttl:
-                return True
+            cools = engaged + ttl
         except (OverflowError, ValueError):
-            return at < END  # the span ends at the last instant a datetime holds
+            cools = END  # the span ends at the last instant a datetime holds
+        if at < cools:
+            return True
     return bool(rel.permissions) and rel.state_at(at, engagement_ttl=ttl) is _OPTED_IN
 
 
@@ -253,11 +254,10 @@ def _refused(rel: Relationship, at: datetime, backoff: Duration) -> bool:
     if refused is None:
         return False
     try:
-        if at < refused + backoff:
-            return True
+        lapses = refused + backoff
     except (OverflowError, ValueError):
-        return at < END  # the span ends at the last instant a datetime holds
-    return not _given_since(rel, refused)
+        lapses = END  # the span ends at the last instant a datetime holds
+    return at < lapses or not _given_since(rel, refused)
 
 
 @denied_when(Deny(_RECENT_REFUSAL, "_refused(rel, at, policy.refusal_backoff)"))

@@ -29,6 +29,7 @@ from ._values import (
     check_keys,
     enum_value,
     instant_value,
+    is_zone,
     purpose_value,
     query_at,
     required_text,
@@ -413,7 +414,9 @@ def _valid(name: str, value: object) -> bool:
     if name in _FLAGS:
         return type(value) is bool
     if name in _TEXTS:
-        return value is None or (type(value) is str and bool(value))
+        return value is None or (
+            type(value) is str and bool(value) and (name != "timezone" or is_zone(value))
+        )
     if name in _TIME_FIELDS:
         return value is None or (isinstance(value, datetime) and value.utcoffset() is not None)
     return True
@@ -424,6 +427,7 @@ _EXPECTED: Final = {
     **dict.fromkeys(_COUNTERS, "a whole number of at least 0"),
     **dict.fromkeys(_FLAGS, "true or false"),
     **dict.fromkeys(_TEXTS, "a non-empty string or None"),
+    "timezone": "an IANA time zone name (e.g. Europe/Berlin) or None",
     **dict.fromkeys(_TIME_FIELDS, "an aware datetime or None"),
 }
 
@@ -890,6 +894,7 @@ _UNDELIVERABLE: Final = _INDEX["undeliverable"]
 _PERMISSIONS: Final = _INDEX["permissions"]
 _OPT_OUTS: Final = _INDEX["opt_outs"]
 _GROUPS_INTRODUCED: Final = _INDEX["groups_introduced"]
+_TIMEZONE: Final = _INDEX["timezone"]
 _counters: Final = itemgetter(
     *(_INDEX[name] for name in ("unanswered", "gives", "asks", "version"))
 )
@@ -1003,6 +1008,7 @@ def _written(values: list[Any]) -> bool:
         and asks >= 0
         and version >= 0
         and "" not in _texts(values)
+        and (values[_TIMEZONE] is None or is_zone(values[_TIMEZONE]))
         and (not groups or all(type(group) is str and group for group in groups))
     )
 

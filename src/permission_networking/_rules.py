@@ -326,6 +326,7 @@ def next_call_time(at: datetime, zone: str, hours: tuple[int, int]) -> datetime 
 
 
 _DAY = 24 * 3600
+_SECOND = timedelta(seconds=1)
 
 
 def _next_call_by_clock(at: datetime, tz: ZoneInfo, hours: tuple[int, int]) -> datetime | None:
@@ -334,7 +335,7 @@ def _next_call_by_clock(at: datetime, tz: ZoneInfo, hours: tuple[int, int]) -> d
     # the zone's offset, and wait whole seconds for the next opening.
     offset = tz.utcoffset(at.replace(tzinfo=None)) or timedelta()
     midnight = at.replace(hour=0, minute=0, second=0, microsecond=0)
-    second = int((at - midnight + offset).total_seconds()) % _DAY
+    second = (at - midnight + offset) // _SECOND % _DAY
     start, end = hours
     if start * 3600 <= second < end * 3600:
         return None

@@ -185,7 +185,7 @@ CONTACT_ONLY_KINDS = frozenset(
         InteractionKind.OPT_OUT,
     }
 )
-_GROUP_KINDS = frozenset(
+GROUP_KINDS: Final = frozenset(
     {
         InteractionKind.GROUP_JOINED,
         InteractionKind.GROUP_INTRODUCED,
@@ -465,6 +465,18 @@ def check_iterable(
         raise error(field, value, f"expected an iterable of {item.__name__} values")
 
 
+def is_zone(name: str) -> bool:
+    """
+    Whether *name* is the name of an IANA time zone, e.g. ``Europe/Berlin``.
+    """
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        # OSError: a name that reads as a folder of the zone database ("Europe").
+        return False
+    return True
+
+
 def encodable(text: str) -> bool:
     """
     Whether *text* can be written as UTF-8: it holds no lone surrogate.
@@ -589,12 +601,10 @@ def _metadata(kind: InteractionKind, value: object) -> MappingProxyType[str, str
         instant_value("metadata.expires_at", value["expires_at"])
     if kind is InteractionKind.PROFILE_UPDATED and "timezone" in value:
         zone = value["timezone"]
-        try:
-            ZoneInfo(zone)
-        except (ZoneInfoNotFoundError, ValueError):
+        if not is_zone(zone):
             raise InvalidInteraction(
                 "metadata.timezone", zone, "not an IANA time zone name, e.g. Europe/Berlin"
-            ) from None
+            )
     return MappingProxyType(dict(value))
 
 
@@ -683,7 +693,7 @@ class Interaction:
         elif kind is InteractionKind.OPT_IN_GRANTED:
             raise InvalidInteraction("purpose", None, "opt_in_granted needs a purpose")
         group = _text("group", group, optional=True)
-        if group is None and kind in _GROUP_KINDS:
+        if group is None and kind in GROUP_KINDS:
             raise InvalidInteraction("group", None, f"{kind.value} needs a group")
         if evidence is not None and not isinstance(evidence, Evidence):
             raise InvalidInteraction("evidence", evidence, "expected an Evidence")

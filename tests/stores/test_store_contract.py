@@ -595,6 +595,18 @@ class TestPerform:
         assert expected == store.history("ana", BO)[-1]
         assert store.relationship("ana", BO) == replay(store.history("ana", BO))
 
+    def test_promoting_without_a_group_is_refused_before_deciding(self, audited: Store) -> None:
+        """
+        promote_in_group without a group raises InvalidRequest, even under a policy that allows it.
+        """
+        lenient = Policy(name="anything goes")
+
+        with pytest.raises(InvalidRequest, match=r"^group="):
+            audited.perform("ana", BO, "promote_in_group", policy=lenient)
+
+        assert [] == audited.history("ana", BO)
+        assert [] == audited.decisions()
+
     def test_denied_action_records_nothing(self, store: Store) -> None:
         """
         A denied perform returns the denial and records nothing.

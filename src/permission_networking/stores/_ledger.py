@@ -32,6 +32,7 @@ from permission_networking._screen import Screening, overrule
 from permission_networking._screen import screen as screen_relationships
 from permission_networking._time import Instant, now
 from permission_networking._values import (
+    GROUP_KINDS,
     Action,
     Channel,
     Direction,
@@ -962,6 +963,13 @@ class BaseStore(abc.ABC):
             id = _identifier("id", id)  # noqa: A001
         when = resolve_at(at)
         request = make_request(action, when, channel, purpose, group)
+        records = request.action.records
+        if request.group is None and records in GROUP_KINDS:
+            raise InvalidRequest(
+                "group",
+                None,
+                f"{request.action.value} records a {records.value}, which needs a group",
+            )
         with self._transaction(write=True) as tx:
             if id is not None and tx.bodies([id]):
                 raise ConflictError(
