@@ -189,6 +189,37 @@ def test_a_meta_table_without_a_version_is_refused(
     assert ["meta"] == tables_of(conn, schema)
 
 
+@pytest.mark.parametrize(
+    "damage",
+    [
+        "DELETE FROM {}.meta WHERE name = 'key'",
+        "UPDATE {}.meta SET value = 'not hex' WHERE name = 'key'",
+    ],
+)
+def test_a_ledger_without_its_key_is_refused_and_left_alone(
+    conn: psycopg.Connection[tuple[object, ...]], damage: str
+) -> None:
+    """
+    A ledger whose key was lost raises StoreError, since its erasures could not be honoured.
+    """
+    with open_postgres() as store:
+        schema = store.schema
+    conn.execute(sql.SQL(damage).format(sql.Identifier(schema)))
+    before = conn.execute(
+        sql.SQL("SELECT * FROM {}.meta ORDER BY name").format(sql.Identifier(schema))
+    ).fetchall()
+
+    with pytest.raises(StoreError, match="damaged"):
+        open_postgres(schema=schema)
+
+    assert (
+        before
+        == conn.execute(
+            sql.SQL("SELECT * FROM {}.meta ORDER BY name").format(sql.Identifier(schema))
+        ).fetchall()
+    )
+
+
 def test_threads_opening_a_new_schema_create_it_once() -> None:
     """
     Stores opened at once on one new schema share one ledger and one key.

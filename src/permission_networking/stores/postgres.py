@@ -421,12 +421,12 @@ def _prepare(conn: psycopg.Connection[Any], schema: str, label: str) -> bytes:
         with suppress(psycopg.Error):
             conn.execute(b"ROLLBACK")
         raise
-    return bytes.fromhex(key)
+    return key
 
 
-def _migrate(conn: psycopg.Connection[Any], schema: str, version: int, label: str) -> str:
+def _migrate(conn: psycopg.Connection[Any], schema: str, version: int, label: str) -> bytes:
     """
-    Bring the schema from *version* to `SCHEMA_VERSION`, and return the store's key as hex.
+    Bring the schema from *version* to `SCHEMA_VERSION`, and return the store's key.
     """
     if version > SCHEMA_VERSION:
         raise SchemaVersionError(label, version, SCHEMA_VERSION)
@@ -448,7 +448,14 @@ def _migrate(conn: psycopg.Connection[Any], schema: str, version: int, label: st
     rows = conn.execute(
         sql.SQL("SELECT value FROM {s}.meta WHERE name = 'key'").format(s=s)
     ).fetchall()
-    return str(rows[0][0])
+    try:
+        return bytes.fromhex(str(rows[0][0]))
+    except (IndexError, ValueError):
+        raise StoreError(
+            label,
+            "a damaged permission_networking ledger: its key is missing or unreadable, so its "
+            "erasures cannot be honoured; restore it from a backup (nothing was changed)",
+        ) from None
 
 
 class _Contention(StoreError):
