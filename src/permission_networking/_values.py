@@ -597,6 +597,8 @@ def _metadata(kind: InteractionKind, value: object) -> MappingProxyType[str, str
             raise InvalidInteraction(
                 "metadata", dict(value), f"keys and values must be str, got {key!r}: {item!r}"
             )
+        if not (encodable(key) and encodable(item)):
+            raise InvalidInteraction("metadata", {key: item}, "not text: it holds a lone surrogate")
     if kind is InteractionKind.OPT_IN_GRANTED and "expires_at" in value:
         instant_value("metadata.expires_at", value["expires_at"])
     if kind is InteractionKind.PROFILE_UPDATED and "timezone" in value:

@@ -27,6 +27,19 @@ __all__ = [
 ]
 
 
+_SHOWN = 200
+
+
+def shown(value: object) -> str:
+    """
+    Return ``repr(value)`` for an error message, cut to its first 200 characters when longer.
+    """
+    text = repr(value)
+    if len(text) <= _SHOWN:
+        return text
+    return f"{text[:_SHOWN]}... ({len(text)} characters)"
+
+
 class PermissionNetworkingError(Exception):
     """
     The base class of every error this library raises on purpose.
@@ -45,7 +58,7 @@ class InvalidInteraction(PermissionNetworkingError, ValueError):
     def __init__(self, field: str, value: object, message: str) -> None:
         self.field = field
         self.value = value
-        super().__init__(f"{field}={value!r}: {message}")
+        super().__init__(f"{field}={shown(value)}: {message}")
 
 
 class InvalidRequest(PermissionNetworkingError, ValueError):
@@ -60,7 +73,7 @@ class InvalidRequest(PermissionNetworkingError, ValueError):
     def __init__(self, field: str, value: object, message: str) -> None:
         self.field = field
         self.value = value
-        super().__init__(f"{field}={value!r}: {message}")
+        super().__init__(f"{field}={shown(value)}: {message}")
 
 
 class PermissionDenied(PermissionNetworkingError, PermissionError):

@@ -90,6 +90,14 @@ class TestBadLines:
                 "out of range",
             ),
             ("[1, 2]", "a JSON list; expected an object"),
+            ('{"id": 1' + "0" * 5000 + "}", "a number too long to read"),
+            (
+                (
+                    '{"id": "x", "sender": "a", "contact": "b", "kind": "message", '
+                    '"at": "2026-01-01T00:00:00Z", "metadata": {"k": "\\udc80"}}'
+                ),
+                "lone surrogate",
+            ),
             ('{"id": "x"}', "not a valid interaction: interaction="),
             (
                 '{"id": "x", "sender": "a", "contact": "b", "kind": "wave", "at": "2026-01-01T00:00:00Z"}',

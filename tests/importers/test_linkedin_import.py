@@ -733,6 +733,12 @@ class TestBadInput:
                 2,
             ),
             (
+                "Invitations.csv",
+                'From,To,Sent At,Message,Direction\nJo Doe,Jordan Pike,"1/2/26, 13:37 PM",,INCOMING\n',
+                "Sent At '1/2/26, 13:37 PM'",
+                2,
+            ),
+            (
                 "Connections.csv",
                 "First Name,Last Name,Connected On\nJo,Doe,01 Jan 2024,extra\n",
                 "4 cells where the header has 3",

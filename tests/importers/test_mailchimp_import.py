@@ -16,7 +16,7 @@ from permission_networking import (
     check,
     replay,
 )
-from permission_networking.importers import read_mailchimp_export
+from permission_networking.importers import read_linkedin_export, read_mailchimp_export
 from permission_networking.importers._common import parse_utc
 from zips import zip_encrypted
 
@@ -318,6 +318,9 @@ class TestBadInput:
         [
             ("not-an-address,Jo,2,2024-01-01 10:00:00,,,,,,,", "not an email address"),
             ("jo@example.com,Jo,2,last tuesday,,,,,,,", "OPTIN_TIME 'last tuesday'"),
+            # Cut short before its UNSUB_TIME, a row would read as consent.
+            ("jo@example.com,Jo,2,2024-01-01 10:00:00", "4 cells where the header has 11"),
+            ("jo@example.com,Jo,2," + "9" * 5000 + ",,,,,,,", r"'9{199}\.\.\. \(5002 characters\)"),
         ],
     )
     def test_a_bad_row_names_the_file_and_line(self, tmp_path: Path, row: str, match: str) -> None:
@@ -347,6 +350,21 @@ class TestBadInput:
             confirmed.at.isoformat(),
         )
         assert "opt_in_granted" == granted.kind.value
+
+    def test_a_zip_naming_a_file_in_bytes_that_are_not_utf8_is_refused(
+        self, tmp_path: Path
+    ) -> None:
+        """A zip whose flags promise UTF-8 names it does not hold is a broken zip."""
+        archive = tmp_path / "export.zip"
+        with zipfile.ZipFile(archive, "w") as zf:
+            zf.writestr("members.csv", HEADER + "\n")
+            zf.writestr("\u00e9.csv", "x\n")
+        archive.write_bytes(archive.read_bytes().replace("\u00e9".encode(), b"\xff\xfe"))
+
+        with pytest.raises(ImportFormatError, match="cannot read the zip archive"):
+            read_mailchimp_export(archive, sender="acme")
+        with pytest.raises(ImportFormatError, match="cannot read the zip archive"):
+            read_linkedin_export(archive, sender="https://www.linkedin.com/in/owner")
 
     def test_a_zip_without_csv_files_is_refused(self, tmp_path: Path) -> None:
         """A zip holding no member CSV is not an audience export."""

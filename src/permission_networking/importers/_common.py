@@ -19,7 +19,7 @@ from typing import Any, TypeAlias
 import attrs
 
 from permission_networking._values import Interaction
-from permission_networking.exceptions import ImportFormatError
+from permission_networking.exceptions import ImportFormatError, shown
 
 
 __all__ = [
@@ -39,11 +39,12 @@ A file system path: a `str` or a `pathlib.Path`.
 """
 
 
-ZIP_ERRORS = (zipfile.BadZipFile, OSError, EOFError, RuntimeError, zlib.error)
+ZIP_ERRORS = (zipfile.BadZipFile, OSError, EOFError, RuntimeError, ValueError, zlib.error)
 """
 What reading a zip archive may raise for a file that cannot be read as one: not a
 zip, truncated or corrupt, encrypted, or compressed with a method this Python
-cannot read (zipfile raises a RuntimeError for the last two).
+cannot read (zipfile raises a RuntimeError for the last two), or naming a file
+in bytes that are not the UTF-8 it claims (a ValueError).
 """
 
 
@@ -105,13 +106,14 @@ class Table:
     rows: tuple[Row, ...]
 
 
-def read_table(
+def read_table(  # noqa: PLR0913
     where: str,
     text: str,
     *,
     required: Iterable[str],
     expected: str,
     preamble: int = 0,
+    complete: bool = False,
 ) -> Table:
     """
     Read CSV *text* whose header has every column of *required*.
@@ -122,10 +124,13 @@ def read_table(
         required: Lookup keys the header must have.
         expected: What the file should be, for the error message.
         preamble: How many rows (blank ones too) may come before the header.
+        complete: Whether a row with fewer cells than the header is refused
+            (else the missing cells read as empty).
 
     Raises:
         ImportFormatError: No header has the required columns, a row has more
-            cells than the header, or the CSV quoting is broken.
+            cells than the header (or, with *complete*, fewer), or the CSV
+            quoting is broken.
     """
     needed = frozenset(required)
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
@@ -147,7 +152,9 @@ def read_table(
                 continue
             if not any(cell.strip() for cell in cells):
                 continue
-            if len(cells) > len(columns) and any(c.strip() for c in cells[len(columns) :]):
+            if (len(cells) > len(columns) and any(c.strip() for c in cells[len(columns) :])) or (
+                complete and len(cells) < len(columns)
+            ):
                 raise ImportFormatError(
                     where,
                     f"{len(cells)} cells where the header has {len(columns)}; "
@@ -185,7 +192,7 @@ def parse_utc(text: str) -> datetime:
     try:
         return parsed.astimezone(UTC)
     except OverflowError:
-        msg = f"{text!r} is out of range: in UTC it falls before year 1 or after year 9999"
+        msg = f"{shown(text)} is out of range: in UTC it falls before year 1 or after year 9999"
         raise ValueError(msg) from None
 
 

@@ -63,6 +63,11 @@ def read_jsonl(path: StrPath) -> Iterator[Interaction]:
                 raise ImportFormatError(
                     where, "JSON nested too deeply for an interaction", line=number
                 ) from None
+            except ValueError:
+                # The one other refusal of json.loads: an integer of more than 4,300 digits.
+                raise ImportFormatError(
+                    where, "a number too long to read; expected an interaction object", line=number
+                ) from None
             if not isinstance(data, dict):
                 raise ImportFormatError(
                     where,

@@ -35,7 +35,7 @@ from urllib.parse import quote, unquote, urlsplit
 import attrs
 
 from permission_networking._values import Channel, Direction, Interaction, InteractionKind
-from permission_networking.exceptions import ImportFormatError, InvalidRequest
+from permission_networking.exceptions import ImportFormatError, InvalidRequest, shown
 
 from ._common import (
     ZIP_ERRORS,
@@ -265,7 +265,7 @@ def _connected_on(row: Row, where: str) -> datetime:
     except (KeyError, ValueError):
         pass
     raise ImportFormatError(
-        where, f"Connected On {text!r} is not a date like 08 Feb 2026", line=row.line
+        where, f"Connected On {shown(text)} is not a date like 08 Feb 2026", line=row.line
     )
 
 
@@ -275,8 +275,16 @@ def _message_date(row: Row, where: str) -> datetime:
         return parse_utc(text)
     except ValueError:
         raise ImportFormatError(
-            where, f"DATE {text!r} is not a time like 2025-06-01 14:03:22 UTC", line=row.line
+            where, f"DATE {shown(text)} is not a time like 2025-06-01 14:03:22 UTC", line=row.line
         ) from None
+
+
+def _hour24(hour: int, half: str) -> int:
+    # The hour of a 12-hour clock (1 to 12, AM or PM) on a 24-hour one.
+    if not 1 <= hour <= 12:  # noqa: PLR2004
+        msg = f"hour {hour} of a 12-hour clock"
+        raise ValueError(msg)
+    return hour % 12 + (12 if half.lower() == "p" else 0)
 
 
 def _sent_at(row: Row, where: str) -> datetime:
@@ -286,7 +294,7 @@ def _sent_at(row: Row, where: str) -> datetime:
         if match is not None:
             month, day, year, hour, minute, second, half = match.groups()
             full_year = int(year) + (2000 if len(year) == 2 else 0)  # noqa: PLR2004
-            hour24 = int(hour) % 12 + (12 if half.lower() == "p" else 0)
+            hour24 = _hour24(int(hour), half)
             return datetime(
                 full_year,
                 int(month),
@@ -299,7 +307,7 @@ def _sent_at(row: Row, where: str) -> datetime:
         return parse_utc(text)
     except ValueError:
         raise ImportFormatError(
-            where, f"Sent At {text!r} is not a time like 1/29/26, 2:37 PM", line=row.line
+            where, f"Sent At {shown(text)} is not a time like 1/29/26, 2:37 PM", line=row.line
         ) from None
 
 
@@ -532,7 +540,7 @@ class _Reader:
             else:
                 raise ImportFormatError(
                     table.where,
-                    f"Direction {row.get('direction')!r}; expected INCOMING or OUTGOING",
+                    f"Direction {shown(row.get('direction'))}; expected INCOMING or OUTGOING",
                     line=row.line,
                 )
             contact = self.resolve(name, _member_url(url))

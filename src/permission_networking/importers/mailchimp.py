@@ -26,7 +26,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from permission_networking._values import Channel, Evidence, Interaction, InteractionKind, Purpose
-from permission_networking.exceptions import ImportFormatError, InvalidRequest
+from permission_networking.exceptions import ImportFormatError, InvalidRequest, shown
 
 from ._common import (
     ZIP_ERRORS,
@@ -139,7 +139,10 @@ def _email_column(table: Table) -> str | None:
 
 
 def _read_members(where: str, text: str, sender: str) -> list[Interaction]:
-    table = read_table(where, text, required=("optin_time", "confirm_time"), expected=_EXPECTED)
+    # A row cut short could lose its UNSUB_TIME or CLEAN_TIME and read as consent: refused.
+    table = read_table(
+        where, text, required=("optin_time", "confirm_time"), expected=_EXPECTED, complete=True
+    )
     email_column = _email_column(table)
     if email_column is None:
         raise ImportFormatError(where, f"no Email Address column; expected {_EXPECTED}")
@@ -158,7 +161,7 @@ def _time(table: Table, row: Row, column: str) -> datetime | None:
     except ValueError:
         raise ImportFormatError(
             table.where,
-            f"{column.upper()} {text!r} is not a time like 2024-03-14 09:12:31",
+            f"{column.upper()} {shown(text)} is not a time like 2024-03-14 09:12:31",
             line=row.line,
         ) from None
 
@@ -188,7 +191,9 @@ def _jurisdiction(country: str, region: str) -> str | None:
 def _member(table: Table, row: Row, email_column: str, sender: str) -> list[Interaction]:
     email = row.get(email_column).lower()
     if "@" not in email.strip("@"):
-        raise ImportFormatError(table.where, f"{email!r} is not an email address", line=row.line)
+        raise ImportFormatError(
+            table.where, f"{shown(email)} is not an email address", line=row.line
+        )
     times = {column: _time(table, row, column) for column in _TIME_COLUMNS}
     optin, confirm = times["optin_time"], times["confirm_time"]
     consent = {
