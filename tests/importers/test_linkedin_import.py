@@ -773,6 +773,19 @@ class TestBadInput:
         with pytest.raises(ImportFormatError, match="not UTF-8"):
             read_linkedin_export(path, sender=OWNER)
 
+    def test_text_in_a_zip_that_is_not_utf8_names_its_member(self, tmp_path: Path) -> None:
+        """In a zip, a file in another encoding is refused naming the file inside the zip."""
+        archive = tmp_path / "export.zip"
+        with zipfile.ZipFile(archive, "w") as zf:
+            zf.writestr(
+                "Connections.csv",
+                "First Name,Last Name,Connected On\nJos\u00e9,Doe,01 Jan 2024\n".encode("latin-1"),
+            )
+
+        with pytest.raises(ImportFormatError, match="not UTF-8") as raised:
+            read_linkedin_export(archive, sender=OWNER)
+        assert f"{archive}/Connections.csv" == raised.value.path
+
 
 class TestDates:
     @pytest.mark.parametrize(

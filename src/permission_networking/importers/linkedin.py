@@ -239,6 +239,8 @@ def _from_zip(archive: Path) -> dict[str, tuple[str, str]]:
             for key, (_, member) in chosen.items():
                 where = f"{archive}/{member}"
                 found[key] = (where, decode(where, zf.read(member)))
+    except ImportFormatError:
+        raise
     except ZIP_ERRORS as e:
         raise ImportFormatError(os.fspath(archive), f"cannot read the zip archive ({e})") from None
     return found

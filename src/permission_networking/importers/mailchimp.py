@@ -120,6 +120,8 @@ def _files(path: StrPath) -> list[tuple[str, str]]:
                 for m in members
                 if not m.startswith("__MACOSX/")
             ]
+    except ImportFormatError:
+        raise
     except ZIP_ERRORS as e:
         raise ImportFormatError(where, f"cannot read the zip archive ({e})") from None
     if not files:
