@@ -589,13 +589,20 @@ class TestMatching:
         with pytest.raises(ImportFormatError, match="CONVERSATION ID"):
             read_linkedin_export(path, sender=OWNER)
 
-    def test_a_broken_helper_file_does_not_stop_the_import(self, tmp_path: Path) -> None:
-        """Profile.csv and the endorsement files only help; a strange one is ignored."""
+    @pytest.mark.parametrize(
+        "content", [b"something else\n", "Name\nJos\u00e9 Pike\n".encode("latin-1")]
+    )
+    def test_a_broken_helper_file_does_not_stop_the_import(
+        self, tmp_path: Path, content: bytes
+    ) -> None:
+        """Profile.csv and the endorsement files only help; a strange or non-UTF-8 one is ignored."""
         era = "Complete_LinkedInDataExport_09-18-2022"
         folder = copy_era(era, tmp_path)
-        (folder / "Endorsement_Received_Info.csv").write_text("something else\n", encoding="utf-8")
+        (folder / "Endorsement_Received_Info.csv").write_bytes(content)
+        archive = shutil.make_archive(str(tmp_path / "export"), "zip", folder)
 
         assert ERAS[era] == summary(read_linkedin_export(folder))
+        assert ERAS[era] == summary(read_linkedin_export(archive))
 
     def test_a_profile_csv_without_rows_is_ignored(self, tmp_path: Path) -> None:
         """An empty Profile.csv leaves the owner to the other files."""

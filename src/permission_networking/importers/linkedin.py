@@ -221,7 +221,7 @@ def _from_folder(folder: Path) -> dict[str, tuple[str, str]]:
             full = os.path.join(directory, name)  # noqa: PTH118
             if key in _WANTED and (key not in chosen or (depth, full) < chosen[key]):
                 chosen[key] = (depth, full)
-    return {key: (full, decode(full, Path(full).read_bytes())) for key, (_, full) in chosen.items()}
+    return _decoded({key: (full, Path(full).read_bytes()) for key, (_, full) in chosen.items()})
 
 
 def _from_zip(archive: Path) -> dict[str, tuple[str, str]]:
@@ -235,14 +235,24 @@ def _from_zip(archive: Path) -> dict[str, tuple[str, str]]:
                 depth = info.filename.count("/")
                 if key in _WANTED and (key not in chosen or (depth, info.filename) < chosen[key]):
                     chosen[key] = (depth, info.filename)
-            found = {}
-            for key, (_, member) in chosen.items():
-                where = f"{archive}/{member}"
-                found[key] = (where, decode(where, zf.read(member)))
-    except ImportFormatError:
-        raise
+            read = {
+                key: (f"{archive}/{member}", zf.read(member)) for key, (_, member) in chosen.items()
+            }
     except ZIP_ERRORS as e:
         raise ImportFormatError(os.fspath(archive), f"cannot read the zip archive ({e})") from None
+    return _decoded(read)
+
+
+def _decoded(files: dict[str, tuple[str, bytes]]) -> dict[str, tuple[str, str]]:
+    # Each file as text; a file that only helps match names is left out when
+    # it is not UTF-8, as when its CSV is broken, instead of stopping the import.
+    found = {}
+    for key, (where, data) in files.items():
+        try:
+            found[key] = (where, decode(where, data))
+        except ImportFormatError:
+            if key in _RELATIONSHIP_FILES:
+                raise
     return found
 
 
