@@ -253,11 +253,7 @@ def _refused(rel: Relationship, at: datetime, backoff: Duration) -> bool:
     refused = rel.last_refusal_at
     if refused is None:
         return False
-    try:
-        lapses = refused + backoff
-    except (OverflowError, ValueError):
-        lapses = END  # the span ends at the last instant a datetime holds
-    return at < lapses or not _given_since(rel, refused)
+    return _until(refused, backoff, at) is not None or not _given_since(rel, refused)
 
 
 @denied_when(Deny(_RECENT_REFUSAL, "_refused(rel, at, policy.refusal_backoff)"))
