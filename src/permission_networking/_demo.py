@@ -14,6 +14,7 @@ from typing import Any, TypeAlias
 import attrs
 
 from ._decision import Decision
+from ._guards import check
 from ._policy import Policy
 from ._values import Action, Evidence, Interaction, Purpose
 from .stores import Store
@@ -446,10 +447,12 @@ def run_stories(
                 store.record(event.interaction)
                 told.append(event)
                 continue
+            # The question is asked at its point in the story, on what had
+            # happened by then, also when a rerun finds the whole story stored.
+            relationship = store.relationship(SENDER, event.contact, at=event.at)
             decisions = tuple(
-                store.check(
-                    SENDER,
-                    event.contact,
+                check(
+                    relationship,
                     action,
                     at=event.at,
                     policy=rules,

@@ -522,15 +522,38 @@ class TestCheck:
             expected = check(store.relationship("ana", BO), action, at=at)
             assert expected == store.check("ana", BO, action, at=at)
 
-    def test_check_travels_in_time(self, store: Store) -> None:
+    def test_check_decides_on_everything_recorded(self, store: Store) -> None:
         """
-        check(at=t) decides on what had happened by t.
+        check(at=t) decides at t on every interaction recorded, also those after t.
         """
         connected(store)
         store.record_many([make(f"m{n}", "message", day(n)) for n in (1, 2, 3)])
 
-        assert ("unanswered_limit",) == store.check("ana", BO, "message", at=day(4)).codes
-        assert store.check("ana", BO, "message", at=day(2.5)).allowed
+        decision = store.check("ana", BO, "message", at=day(2.5))
+
+        assert ("unanswered_limit",) == decision.codes
+        assert day(2.5) == decision.at
+        assert check(store.relationship("ana", BO), "message", at=day(2.5)) == decision
+
+    def test_a_decision_as_of_a_time_rests_on_the_relationship_then(self, store: Store) -> None:
+        """
+        The way to ask what would have been decided at t: the relationship as of t.
+        """
+        connected(store)
+        store.record_many([make(f"m{n}", "message", day(n)) for n in (1, 2, 3)])
+
+        assert check(store.relationship("ana", BO, at=day(2.5)), "message", at=day(2.5)).allowed
+
+    def test_check_sees_a_block_dated_after_its_time(self, store: Store) -> None:
+        """
+        A block recorded for a later time denies a check at an earlier one, as it denies perform.
+        """
+        connected(store)
+        store.record(make("b", "blocked", day(5), direction="inbound"))
+
+        assert ("do_not_contact", "not_connected") == store.check(
+            "ana", BO, "message", at=day(1)
+        ).codes
 
     def test_check_passes_its_keywords_on(self, store: Store) -> None:
         """
@@ -667,7 +690,7 @@ class TestPerform:
 
     def test_a_back_dated_perform_acts_on_everything_recorded(self, store: Store) -> None:
         """
-        A perform dated before a recorded complaint is denied; check at that time still asks about then.
+        A perform dated before a recorded complaint is denied, as check at that time is.
         """
         connected(store)
         store.record(make("c", "complaint", day(2)))
@@ -676,7 +699,7 @@ class TestPerform:
 
         assert ("do_not_contact",) == decision.codes
         assert day(1) == decision.at
-        assert store.check("ana", BO, "message", at=day(1)).allowed
+        assert ("do_not_contact",) == store.check("ana", BO, "message", at=day(1)).codes
         assert ["connection_accepted", "complaint"] == [i.kind for i in store.history("ana", BO)]
 
     def test_workers_with_skewed_clocks_cannot_both_pass_the_limit(self, store: Store) -> None:
@@ -749,15 +772,17 @@ class TestScreen:
         assert ["zed"] == list(screening.denied)
         assert ("not_connected",) == screening.denied["zed"].codes
 
-    def test_screen_travels_in_time(self, store: Store) -> None:
+    def test_screen_decides_on_everything_recorded(self, store: Store) -> None:
         """
-        screen(at=t) decides on what had happened by t.
+        screen(at=t) decides at t on every interaction recorded, as check does.
         """
         connected(store)
         store.record(make("b", "blocked", day(5), direction="inbound"))
 
-        assert (BO,) == store.screen("ana", "message", at=day(1)).allowed
-        assert () == store.screen("ana", "message", at=day(6)).allowed
+        for at in (day(1), day(6)):
+            screening = store.screen("ana", "message", at=at)
+            assert () == screening.allowed
+            assert store.check("ana", BO, "message", at=at) == screening.denied[BO]
 
     @pytest.mark.parametrize("contacts", ["bo", [BO, 3]])
     def test_invalid_contacts_are_refused(self, store: Store, contacts: Any) -> None:

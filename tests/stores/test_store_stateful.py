@@ -263,31 +263,27 @@ class Model:
             return tombstone_view(sender, contact)
         return replay(self.log(sender, contact), at=at, sender=sender, contact=contact)
 
-    def decision(  # noqa: PLR0913
+    def decision(
         self,
         sender: str,
         contact: str,
         action: str,
         at: datetime,
         policy: Policy | None,
-        *,
-        everything: bool = False,
     ) -> Expected:
         """
         Return the decision a store should give, and note it in the decision log.
 
-        It rests on what had happened by *at*, or with *everything* (as
-        `perform` decides) on every interaction stored, also those after *at*;
-        a time at or before a contact's erasure gets the tombstone's denial.
+        It rests on every interaction stored, also those after *at*; a time
+        at or before a contact's erasure gets the tombstone's denial.
         """
-        upto = None if everything else at
         erased_at = self.erased.get(contact)
         if erased_at is not None and at <= erased_at:
             # Nothing is decided for a time at or before the erasure but the tombstone's denial.
             suppressed, relationship = True, tombstone_view(sender, contact)
         else:
-            suppressed = self.suppressed(sender, contact, upto)
-            relationship = self.relationship(sender, contact, upto)
+            suppressed = self.suppressed(sender, contact)
+            relationship = self.relationship(sender, contact)
         decision = check_relationship(relationship, action, at=at, policy=policy)
         expected = Expected(decision, suppressed=suppressed)
         self.logged.append((expected, suppressed))
@@ -483,7 +479,7 @@ class StoreMachine(RuleBasedStateMachine):
             event("perform: conflict")
             assert ("conflict", id) == answer
             return
-        expected = self.model.decision(sender, contact, action, at, policy, everything=True)
+        expected = self.model.decision(sender, contact, action, at, policy)
         assert ("ok", expected.plain()) == answer
         event(f"perform: {'allowed' if expected.allowed else 'denied'}")
         if expected.allowed:
@@ -517,7 +513,7 @@ class StoreMachine(RuleBasedStateMachine):
         self, *, sender: str, contact: str, action: str, at: datetime, policy: Policy | None
     ) -> None:
         """
-        Decide an action through the store: as the guard decides on the model's relationship then.
+        Decide an action through the store: as the guard decides at *at* on the model's relationship.
         """
         answer = self.every(
             lambda store: store.check(sender, contact, action, at=at, policy=policy)

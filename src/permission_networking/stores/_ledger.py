@@ -694,6 +694,20 @@ class BaseStore(abc.ABC):
             return tombstone_view(sender, contact), True
         return relationship, False
 
+    def _known(
+        self, tx: Transaction, pair: Pair, when: datetime, tombstone: Tombstone | None
+    ) -> tuple[Relationship, bool]:
+        """
+        Return what a decision at *when* rests on: everything recorded for the pair.
+
+        Nothing is allowed at or before an erasure, and a decision made
+        through the store sees every interaction recorded, also those dated
+        after *when* (a complaint, another worker's send).
+        """
+        if tombstone is not None and when <= tombstone.erased_at:
+            return tombstone_view(pair.snapshot.sender, pair.snapshot.contact), True
+        return self._view(tx, pair, None, tombstone)
+
     def _erasures(self, tx: Transaction, contacts: Collection[str]) -> dict[str, Tombstone]:
         """
         Return the tombstone of each of *contacts* that was forgotten.
@@ -879,8 +893,12 @@ class BaseStore(abc.ABC):
         group: str | None = None,
     ) -> Decision:
         """
-        Decide *action* on the stored relationship as of *at*, as `check` would.
+        Decide *action* at *at* on the stored relationship, as `check` would.
 
+        The decision rests on everything recorded for the pair, as
+        `perform`'s does, also on what is dated after *at*: a guard decides
+        on the relationship as given. To decide as of an earlier time,
+        decide on ``relationship(sender, contact, at=T)``.
         A forgotten contact is denied every action with ``do_not_contact``.
         An auditing store logs the decision, which carries its ``decision_id``.
 
@@ -888,7 +906,7 @@ class BaseStore(abc.ABC):
             sender: Who acts.
             contact: Towards whom.
             action: What the sender is about to do.
-            at: When; None means now, on everything recorded.
+            at: When; None means now.
             policy: The rules; None means the contact's ``policy_for``.
             channel: As for `check`.
             purpose: As for `check`.
@@ -902,10 +920,9 @@ class BaseStore(abc.ABC):
         contact = _identifier("contact", contact)
         when = resolve_at(at)
         request = make_request(action, when, channel, purpose, group)
-        cutoff = None if at is None else when
         with self._transaction(write=self._audit) as tx:
             tombstone = self._tombstone(tx, contact)
-            relationship, suppressed = self._view(tx, _pair(tx, sender, contact), cutoff, tombstone)
+            relationship, suppressed = self._known(tx, _pair(tx, sender, contact), when, tombstone)
             return self._decide(tx, relationship, request, policy, suppressed=suppressed)
 
     def perform(  # noqa: PLR0913
@@ -929,11 +946,11 @@ class BaseStore(abc.ABC):
         purpose and group) is recorded before any other writer can decide on
         the pair, so two workers cannot both pass a limit.
 
-        An action is taken on everything known: unlike `check`, which with
-        *at* asks about that moment, `perform` decides at *at* on every
-        interaction recorded for the pair, also those dated after *at* (a
-        complaint, another worker's send), so that a late or back-dated
-        *at* never acts past them.
+        An action is taken on everything known: `perform` decides at *at* on
+        every interaction recorded for the pair, also those dated after *at*
+        (a complaint, another worker's send), so that a late or back-dated
+        *at* never acts past them. Nothing is performed at or before the
+        contact's erasure.
 
         Args:
             sender: Who acts.
@@ -978,12 +995,7 @@ class BaseStore(abc.ABC):
                     "before; pass a new id to act again",
                 )
             tombstone = self._tombstone(tx, contact)
-            if tombstone is not None and when <= tombstone.erased_at:
-                # Nothing is done, or recorded, at or before an erasure.
-                relationship, suppressed = tombstone_view(sender, contact), True
-            else:
-                pair = _pair(tx, sender, contact)
-                relationship, suppressed = self._view(tx, pair, None, tombstone)
+            relationship, suppressed = self._known(tx, _pair(tx, sender, contact), when, tombstone)
             decision = self._decide(tx, relationship, request, policy, suppressed=suppressed)
             if decision.allowed:
                 interaction = Interaction(
@@ -1023,7 +1035,8 @@ class BaseStore(abc.ABC):
             sender: Who acts.
             action: The action.
             contacts: The audience; None means every stored contact of *sender*.
-            at: When; None means now, on everything recorded.
+            at: When; None means now. As for `check`, the decisions rest on
+                everything recorded.
             policy: As for `check`.
             channel: As for `check`.
             purpose: As for `check`.
@@ -1041,7 +1054,6 @@ class BaseStore(abc.ABC):
             if isinstance(contacts, str) or not isinstance(contacts, Iterable):
                 raise InvalidRequest("contacts", contacts, "expected an iterable of contact ids")
             wanted = list(dict.fromkeys(_identifier("contacts", c) for c in contacts))
-        cutoff = None if at is None else when
         with self._transaction(write=self._audit) as tx:
             tombstones = dict(tx.tombstones())
             suppressed: dict[str, Relationship] = {}
@@ -1057,7 +1069,7 @@ class BaseStore(abc.ABC):
                     tombstone = (
                         tombstones.get(keyed_hash(self._key, contact)) if tombstones else None
                     )
-                    relationship, hidden = self._view(tx, pair, cutoff, tombstone)
+                    relationship, hidden = self._known(tx, pair, when, tombstone)
                     if hidden:
                         suppressed[contact] = relationship
                     yield relationship

@@ -157,6 +157,9 @@ class Store(Protocol):
     ) -> Decision:
         """
         Decide *action* on the stored relationship, as `check` would.
+
+        The decision rests on every interaction recorded for the pair, also
+        those dated after *at*.
         """
 
     def perform(  # noqa: PLR0913
@@ -193,6 +196,8 @@ class Store(Protocol):
     ) -> Screening:
         """
         Decide *action* for the sender's relationships (or for *contacts*).
+
+        As with `check`, the decisions rest on everything recorded.
         """
 
     def decisions(self, sender: str | None = None, contact: str | None = None) -> list[Decision]:
