@@ -128,6 +128,23 @@ class TestMessage:
         assert check(rel, "message", at=day(1), policy=ETIQUETTE).allowed
         assert check(rel, "share_value", at=day(1), policy=ETIQUETTE).allowed
 
+    @pytest.mark.parametrize(
+        ("kind", "closing"),
+        [
+            ("introduced", "disconnected"),
+            ("met_in_person", "disconnected"),
+            ("introduced", "blocked"),
+        ],
+    )
+    def test_a_disconnect_ends_what_an_introduction_or_meeting_allowed(
+        self, log: Log, kind: str, closing: str
+    ) -> None:
+        """After a disconnect or a block the contact is a stranger again, however they were met."""
+        rel = log.add(kind, 0).inbound("connection_accepted", 1).inbound(closing, 2).relationship()
+
+        assert RelationshipState.STRANGER == rel.state
+        assert "not_connected" in codes(check(rel, "message", at=day(3), policy=ETIQUETTE))
+
     def test_limit_is_a_setting(self) -> None:
         """max_unanswered is read from the policy."""
         rel = Log().inbound("connection_accepted", 0).add("message", 1).relationship()

@@ -472,7 +472,8 @@ def _unsolicited(rel: Relationship, req: Request, policy: Policy, rule: str) -> 
     return Reason(
         _C.CONSENT_EXPIRED,
         f"the soft opt-in from {rel.contact}'s purchase of {_day(sale)} lapsed on "
-        f"{_day(shift(sale, window))} ({_span(window)} later); ask for consent",
+        f"{_day(shift(sale, window))} ({_span(window)} later) with no marketing sent "
+        "before then; ask for consent",
         rule,
     )
 
@@ -487,9 +488,14 @@ def _unsolicited_why(rel: Relationship, at: datetime, action: Action, policy: Po
     if sale is None or sale > at:
         return "no_sale"
     window = policy.soft_opt_in_window
-    if window is None or at < shift(sale, window):
+    if window is None:
         return None
-    return "lapsed"
+    end = shift(sale, window)
+    if at < end:
+        return None
+    # Once the first message went out within the window, the soft opt-in holds.
+    used = rel.soft_opt_in_used_at
+    return None if used is not None and used < end else "lapsed"
 
 
 def _eprivacy_denies(  # noqa: PLR0913, PLR0917

@@ -146,8 +146,9 @@ class Policy:
         call_hours: The contact-local hours ``(start, end)`` in which calls may be placed.
         purchase_window: How long a purchase implies consent (CASL: 2 years).
         inquiry_window: How long an inquiry implies consent (CASL: 6 months).
-        soft_opt_in_window: How long after a sale the soft opt-in holds;
-            None for as long as the customer does not object.
+        soft_opt_in_window: How long after a sale the first message on the
+            soft opt-in may go out (Ireland: 12 months); once one has, the
+            soft opt-in holds until the customer objects. None: no limit.
     """
 
     name: str = attrs.field(validator=_name)
@@ -292,7 +293,8 @@ class Policy:
         The EU's GDPR and ePrivacy Directive for electronic marketing.
 
         Marketing needs consent with evidence, or the soft opt-in from a sale
-        (within ``soft_opt_in_window`` when it is set); an objection is absolute.
+        (whose first message must go out within ``soft_opt_in_window`` when
+        it is set); an objection is absolute.
 
         Args:
             settings: Overrides of the settings, e.g. ``soft_opt_in_window=relativedelta(months=12)``.

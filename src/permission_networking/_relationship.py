@@ -189,6 +189,8 @@ class Relationship:
         last_purchase_at: The last ``purchase``.
         soft_opt_in_at: The last ``purchase`` whose metadata says
             ``soft_opt_in`` is ``offered``.
+        soft_opt_in_used_at: The first electronic commercial message
+            (``pitch``, ``marketing_sent``, ``opt_in_requested``) since then.
         last_refusal_at: The last ``refusal``.
         introduced_at: The last introduction since the connection began.
         introducer: Who made the last introduction that named one.
@@ -227,6 +229,7 @@ class Relationship:
     interest_at: datetime | None = None
     last_purchase_at: datetime | None = None
     soft_opt_in_at: datetime | None = None
+    soft_opt_in_used_at: datetime | None = None
     last_refusal_at: datetime | None = None
     introduced_at: datetime | None = None
     introducer: str | None = None
@@ -477,6 +480,7 @@ class _Fold:
     interest_at: datetime | None
     last_purchase_at: datetime | None
     soft_opt_in_at: datetime | None
+    soft_opt_in_used_at: datetime | None
     last_refusal_at: datetime | None
     introduced_at: datetime | None
     introducer: str | None
@@ -514,6 +518,7 @@ class _Fold:
         self.interest_at = None
         self.last_purchase_at = None
         self.soft_opt_in_at = None
+        self.soft_opt_in_used_at = None
         self.last_refusal_at = None
         self.introduced_at = None
         self.introducer = None
@@ -623,6 +628,8 @@ class _Fold:
                     self.engaged_at = at
         if commercial and i.channel.is_electronic:
             self.referral_available = False
+            if self.soft_opt_in_used_at is None and self.soft_opt_in_at is not None:
+                self.soft_opt_in_used_at = at
         if handler is not None:
             handler(self, i)
 
@@ -724,6 +731,7 @@ def _on_purchase(fold: _Fold, i: Interaction) -> None:
     fold.last_purchase_at = i.at
     if i.metadata.get("soft_opt_in") == "offered":
         fold.soft_opt_in_at = i.at
+        fold.soft_opt_in_used_at = None
 
 
 def _on_refusal(fold: _Fold, i: Interaction) -> None:

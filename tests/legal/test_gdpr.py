@@ -258,6 +258,54 @@ class TestSoftOptInWindow:
 
         assert check(rel, "send_marketing", at=day(500), policy=policy).allowed
 
+    @pytest.mark.parametrize(
+        ("kind", "channel", "sent", "allowed"),
+        [
+            ("marketing_sent", "email", 100, True),
+            ("pitch", "sms", 364, True),
+            ("opt_in_requested", "email", 100, True),
+            ("marketing_sent", "email", 366, False),
+            ("marketing_sent", "phone", 100, False),
+            ("message", "email", 100, False),
+        ],
+    )
+    def test_a_first_message_within_the_window_keeps_the_soft_opt_in(
+        self,
+        kind: str,
+        channel: str,
+        sent: int,
+        allowed: bool,  # noqa: FBT001
+    ) -> None:
+        """Once the first commercial message went out electronically in the window, it holds."""
+        rel = soft(Log()).add(kind, sent, channel=channel).relationship()
+        policy = policy_for("IE").leaves[1]
+
+        decision = check(rel, "send_marketing", at=day(800), policy=policy)
+
+        assert allowed == decision.allowed
+        assert rel.soft_opt_in_used_at == (
+            None if kind == "message" or channel == "phone" else day(sent)
+        )
+        if not allowed:
+            assert ["consent_expired"] == list(decision.codes)
+            assert "no marketing sent before then" in decision.reasons[0].message
+
+    def test_a_new_sale_starts_a_new_window_for_the_first_message(self) -> None:
+        """A later soft opt-in sale waits for a first message of its own."""
+        log = soft(Log()).add("marketing_sent", 30, channel="email")
+        policy = Policy.gdpr(soft_opt_in_window=relativedelta(months=12))
+
+        again = log.inbound("purchase", 400, metadata=OFFERED).relationship()
+        answered = log.inbound("purchase", 400, metadata=OFFERED).add(
+            "marketing_sent", 500, channel="email"
+        )
+
+        assert again.soft_opt_in_used_at is None
+        assert ["consent_expired"] == list(
+            check(again, "send_marketing", at=day(800), policy=policy).codes
+        )
+        assert check(answered.relationship(), "send_marketing", at=day(800), policy=policy).allowed
+
     def test_a_lapsed_window_with_unproven_consent(self) -> None:
         """Unproven consent after the soft opt-in lapsed is reported as unproven."""
         rel = soft(unproven(Log())).relationship()
