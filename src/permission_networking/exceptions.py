@@ -131,10 +131,16 @@ class StoreClosedError(PermissionNetworkingError, RuntimeError):
 
 class StoreError(PermissionNetworkingError, RuntimeError):
     """
-    A store's database cannot be used as it is; the store left it untouched.
+    A store cannot do what it was asked (its database is not a store's, is locked past the timeout, or is unreachable).
+
+    The call has done nothing, with two exceptions its message names:
+    `Store.forget` whose erasure is done but whose old pages could not yet
+    be removed (another connection still reads them; call ``forget`` again
+    later), and a PostgreSQL ``COMMIT`` whose answer was lost with the
+    connection (repeat the call: recording is idempotent by id).
 
     Attributes:
-        path: The database file.
+        path: The database file (for `PostgresStore`, its server and schema).
     """
 
     def __init__(self, path: str, message: str) -> None:
@@ -147,8 +153,8 @@ class SchemaVersionError(StoreError):
     A database was written by a newer release of this library, with a schema this one does not know.
 
     Attributes:
-        path: The database file.
-        found: The schema version of the file.
+        path: The database file (for `PostgresStore`, its server and schema).
+        found: The schema version of the database.
         supported: The newest schema version this release knows.
     """
 
@@ -159,5 +165,5 @@ class SchemaVersionError(StoreError):
             path,
             f"the database has schema version {found}, but this release of "
             f"permission_networking knows versions up to {supported}; upgrade "
-            "permission_networking to open it (the file was not changed)",
+            "permission_networking to open it (the database was not changed)",
         )

@@ -4,7 +4,7 @@ Stores: an append-only ledger of interactions that decides on what it holds.
 `MemoryStore` keeps the ledger in memory; `SQLiteStore` in one SQLite file
 that threads and processes share; `PostgresStore` (in
 `permission_networking.stores.postgres`, with the ``postgres`` extra) in a
-PostgreSQL database that many servers share. Both implement `Store` and behave the
+PostgreSQL database that many servers share. All three implement `Store` and behave the
 same on the same calls: recording is idempotent, `perform` decides and
 records in one atomic step, each pair's log is hash-chained so `verify`
 finds what was changed behind the store's back, and `forget` erases a

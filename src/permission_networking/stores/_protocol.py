@@ -114,23 +114,36 @@ class Store(Protocol):
     """
     An append-only ledger of interactions that decides on what it holds.
 
-    `MemoryStore` and `SQLiteStore` implement it and behave the same on the
-    same calls. A store is a context manager that closes itself.
+    `MemoryStore`, `SQLiteStore` and `PostgresStore` implement it and
+    behave the same on the same calls. A store is a context manager that
+    closes itself. Every method raises `StoreClosedError` after `close`,
+    `InvalidRequest` (or `InvalidInteraction` for what is recorded) for an
+    invalid argument, with nothing stored, and `StoreError` when the
+    database cannot be used.
     """
 
     def record(self, interaction: Interaction) -> Relationship:
         """
         Store *interaction* once, and return its pair's relationship afterwards.
+
+        The same id with the same content again is a no-op; with other
+        content it raises `ConflictError` and stores nothing. Arrival order
+        does not matter: the relationship is `replay` of everything recorded.
         """
 
     def record_many(self, interactions: Iterable[Interaction]) -> int:
         """
         Store *interactions* in one atomic step, and return how many were new.
+
+        One invalid or conflicting item stores none of them.
         """
 
     def relationship(self, sender: str, contact: str, *, at: Instant | None = None) -> Relationship:
         """
         Return the pair's relationship (as of *at*); an unknown pair is a stranger.
+
+        A forgotten contact shows as a stranger with ``do_not_contact`` until
+        they opt in again after the erasure.
         """
 
     def history(self, sender: str, contact: str) -> list[Interaction]:
@@ -179,7 +192,10 @@ class Store(Protocol):
         Decide *action* and, when allowed, record it, in one atomic step.
 
         The decision rests on every interaction recorded for the pair, also
-        those dated after *at*.
+        those dated after *at*. When allowed, ``Action(action).records`` is
+        recorded (outbound, at *at*, on the decision's channel or ``other``)
+        under *id*, or a fresh id; an *id* already recorded raises
+        `ConflictError` and decides nothing, so a retried send is safe.
         """
 
     def screen(  # noqa: PLR0913
@@ -208,11 +224,20 @@ class Store(Protocol):
     def forget(self, contact: str) -> int:
         """
         Erase the contact's personal data, keep a suppression tombstone, return the count.
+
+        Every sender's interactions with *contact* are erased physically;
+        the tombstone, keyed by a keyed hash of the identifier, denies every
+        action towards them with ``do_not_contact`` until they opt in again.
+        Raises `StoreError`, saying that the erasure is done, when old pages
+        could not yet be removed because another connection reads them.
         """
 
     def verify(self) -> Verification:
         """
         Check every pair's hash chain.
+
+        Reports each interaction changed, removed or inserted behind the
+        store's back as a `Problem`.
         """
 
     def close(self) -> None:
