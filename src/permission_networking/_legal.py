@@ -663,16 +663,13 @@ def _tcpa_consent(rel: Relationship, req: Request, policy: Policy) -> Sequence[R
     blocked = _blocked(rel, req, "tcpa_consent")
     if blocked is not None:
         return (blocked,)
-    permission, reason = _channel_consent(rel, req, policy, "tcpa_consent")
+    # A permission covering the channel counts, one given for every channel too:
+    # what matters here is that it was given in writing.
+    permission, reason = express_consent(rel, req, policy, "tcpa_consent")
     if permission is not None:
         method = permission.evidence.method if permission.evidence is not None else None
         if _is_written(permission) or in_force_with(
-            rel,
-            req.at,
-            req.channel,
-            req.purpose,
-            policy,
-            lambda other: other.channel is req.channel and _is_written(other),
+            rel, req.at, req.channel, req.purpose, policy, _is_written
         ):
             return _NONE
         return (

@@ -143,12 +143,12 @@ def test_calls_are_allowed_exactly_in_local_hours(minute: int) -> None:
         assert at < decision.retry_at
 
 
-def written(channel: str, purpose: str) -> Callable[[Log], Log]:
+def written(channel: str | None, purpose: str) -> Callable[[Log], Log]:
     """
-    Return a step: written consent to *purpose* on *channel* on day 0.
+    Return a step: written consent to *purpose* on *channel* (None: every channel) on day 0.
     """
     return lambda log: log.inbound(
-        "opt_in_granted", 0, purpose=purpose, channel=channel, evidence=WRITTEN
+        "opt_in_granted", 0, purpose=purpose, channel=channel or "other", evidence=WRITTEN
     )
 
 
@@ -199,11 +199,34 @@ CONSENT = [
         ["consent_unproven"],
     ),
     ConsentRow(
-        "consent for every channel does not name the number",
-        lambda log: log.inbound("opt_in_granted", 0, purpose="marketing", evidence=WRITTEN),
+        "written consent for every channel covers a text",
+        written(None, "marketing"),
         "send_marketing",
         {"channel": "sms"},
-        ["no_consent"],
+        [],
+    ),
+    ConsentRow(
+        "written consent for every channel covers a sales call",
+        written(None, "sales"),
+        "call",
+        {"purpose": "sales"},
+        [],
+    ),
+    ConsentRow(
+        "written consent for every channel covers a pitch on an unknown channel",
+        written(None, "sales"),
+        "pitch",
+        {},
+        [],
+    ),
+    ConsentRow(
+        "written consent for every channel without evidence in writing",
+        lambda log: log.inbound(
+            "opt_in_granted", 0, purpose="marketing", evidence=Evidence("web_form")
+        ),
+        "send_marketing",
+        {"channel": "sms"},
+        ["consent_unproven"],
     ),
     ConsentRow(
         "email consent is not text consent",
