@@ -534,6 +534,18 @@ class TestTies:
 
 
 class TestDecision:
+    def test_a_combination_whose_parts_disagree_on_engagement_states_the_lower(
+        self, log: Log
+    ) -> None:
+        """The state a combined decision gives is the lowest any part sees, in either order."""
+        rel = log.add("meeting", 0).relationship()
+        short = Policy.etiquette(engagement_ttl=timedelta(days=30))
+
+        for policy in (Policy.casl() & short, short & Policy.casl()):
+            decision = check(rel, "ask_favor", at=day(60), policy=policy)
+            assert RelationshipState.CONNECTED == decision.state
+            assert "not_engaged" in codes(decision)
+
     def test_retry_at_is_none_when_one_reason_does_not_lapse(self) -> None:
         """retry_at is the latest until, or None as soon as one reason has none."""
         rel = engaged().relationship()

@@ -403,10 +403,17 @@ def _fill(  # noqa: PLR0913, PLR0917
         if retry_at is None or until > retry_at:
             retry_at = until
     at = request.at
+    ttl = policy.engagement_ttl
+    state = relationship.state_at(at, engagement_ttl=ttl)
+    for part in policy.parts:
+        # Parts that disagree on how long engagement lasts: the state is the
+        # lowest any part sees, as the rules that deny on it do.
+        if part.engagement_ttl != ttl:
+            state = min(state, relationship.state_at(at, engagement_ttl=part.engagement_ttl))
     fill_decision(
         decision,
         request.action,
-        relationship.state_at(at, engagement_ttl=policy.engagement_ttl),
+        state,
         at,
         policy.name,
         reasons,

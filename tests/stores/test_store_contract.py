@@ -618,9 +618,22 @@ class TestPerform:
         assert expected == store.history("ana", BO)[-1]
         assert store.relationship("ana", BO) == replay(store.history("ana", BO))
 
-    def test_promoting_without_a_group_is_refused_before_deciding(self, audited: Store) -> None:
+    def test_promoting_without_a_group_is_denied(self, audited: Store) -> None:
         """
-        promote_in_group without a group raises InvalidRequest, even under a policy that allows it.
+        promote_in_group without a group returns the denial with both codes, as check does.
+        """
+        connected(audited)
+
+        decision = audited.perform("ana", BO, "promote_in_group", policy=Policy.etiquette())
+
+        assert ("not_introduced", "no_owner_permission") == decision.codes
+        assert check(audited.relationship("ana", BO), "promote_in_group").codes == decision.codes
+        assert ["connection_accepted"] == [i.kind for i in audited.history("ana", BO)]
+        assert [decision] == audited.decisions()
+
+    def test_promoting_without_a_group_under_a_policy_that_allows_it(self, audited: Store) -> None:
+        """
+        Allowed without a group, a promotion cannot be recorded: InvalidRequest, nothing stored or logged.
         """
         lenient = Policy(name="anything goes")
 

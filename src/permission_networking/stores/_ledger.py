@@ -971,7 +971,9 @@ class BaseStore(abc.ABC):
         Raises:
             ConflictError: *id* is already recorded: the action was performed
                 before; nothing is decided or recorded.
-            InvalidRequest: An argument is invalid.
+            InvalidRequest: An argument is invalid; or ``promote_in_group``
+                without a group is allowed, which cannot be recorded
+                (nothing is recorded or logged).
             StoreClosedError: The store is closed.
         """
         sender = _identifier("sender", sender)
@@ -980,13 +982,6 @@ class BaseStore(abc.ABC):
             id = _identifier("id", id)  # noqa: A001
         when = resolve_at(at)
         request = make_request(action, when, channel, purpose, group)
-        records = request.action.records
-        if request.group is None and records in GROUP_KINDS:
-            raise InvalidRequest(
-                "group",
-                None,
-                f"{request.action.value} records a {records.value}, which needs a group",
-            )
         with self._transaction(write=True) as tx:
             if id is not None and tx.bodies([id]):
                 raise ConflictError(
@@ -997,6 +992,14 @@ class BaseStore(abc.ABC):
             tombstone = self._tombstone(tx, contact)
             relationship, suppressed = self._known(tx, _pair(tx, sender, contact), when, tombstone)
             decision = self._decide(tx, relationship, request, policy, suppressed=suppressed)
+            records = request.action.records
+            if decision.allowed and request.group is None and records in GROUP_KINDS:
+                # Allowed, but it cannot be recorded: nothing is, the decision's log included.
+                raise InvalidRequest(
+                    "group",
+                    None,
+                    f"{request.action.value} records a {records.value}, which needs a group",
+                )
             if decision.allowed:
                 interaction = Interaction(
                     id or uuid.uuid4().hex,
