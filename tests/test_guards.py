@@ -405,17 +405,31 @@ class TestMarketing:
 
         assert ["consent_withdrawn"] == codes(check(rel, "send_marketing", at=day(3)))
 
-    def test_nothing_is_suggested_on_a_bounced_address(self) -> None:
-        """A denial suggests on its own channel, the default included: not on a bounced email."""
+    def test_suggestions_are_not_decided_on_the_denied_channel(self) -> None:
+        """A denial suggests each action on its own default channel, not on a bounced email."""
         rel = engaged().add("bounced", 2, channel="email").relationship()
 
         on_email = check(rel, "send_marketing", at=day(3), policy=ETIQUETTE)
         on_linkedin = check(rel, "send_marketing", at=day(3), policy=ETIQUETTE, channel="linkedin")
 
         assert ["undeliverable", "no_consent"] == codes(on_email)
-        assert () == on_email.suggestions
+        assert ("share_value", "message", "request_meeting") == on_email.suggestions
         assert ["no_consent"] == codes(on_linkedin)
-        assert ("share_value", "message", "request_meeting") == on_linkedin.suggestions
+        assert on_email.suggestions == on_linkedin.suggestions
+
+    def test_a_bounced_phone_still_suggests_a_message(self) -> None:
+        """A call to a bounced number, whose channel defaults to phone, suggests a message."""
+        rel = engaged().add("bounced", 2, channel="phone").relationship()
+        decision = check(rel, "call", at=day(3), policy=ETIQUETTE)
+
+        assert ["undeliverable"] == codes(decision)
+        assert ("share_value", "message", "request_meeting") == decision.suggestions
+
+    def test_a_stranger_with_a_bounced_email_is_suggested_a_connection(self) -> None:
+        """A connection request is suggested after a bounce: it is not sent by email."""
+        rel = Log().add("bounced", 0, channel="email").relationship()
+
+        assert ("connect",) == check(rel, "send_marketing", at=day(1)).suggestions
 
     def test_own_purpose(self, granted: Log) -> None:
         """A marketing permission does not cover a purpose of the integrator's own."""
@@ -574,6 +588,15 @@ class TestDecision:
         assert "when you act: include_unsubscribe" in check(rel, "send_marketing").explain()
         cooling = check(engaged().add("shared_content", 1).relationship(), "ask_favor", at=day(2))
         assert "ask again at 2026-03-16T09:00:00+00:00" in cooling.explain()
+
+    @pytest.mark.parametrize("direction", ["inbound", "outbound"])
+    @pytest.mark.parametrize("policy", [ETIQUETTE, Policy.casl(), Policy.gdpr()])
+    def test_a_block_is_explained_whoever_blocked(self, direction: str, policy: Policy) -> None:
+        """The reason for a block does not say the contact blocked when the sender did."""
+        rel = engaged().add("blocked", 2, direction=direction).relationship()
+        message = check(rel, "pitch", at=day(3), policy=policy).reasons[0].message
+
+        assert message.startswith("one of you blocked the other, or bo reported")
 
     def test_round_trips_through_json(self, connected: Log) -> None:
         """Decision.to_dict is JSON-safe and from_dict restores it."""

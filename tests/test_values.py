@@ -124,9 +124,10 @@ class TestInteraction:
         assert UTC == i.at.tzinfo
         assert at == i.at
 
-    def test_z_suffix_is_accepted(self) -> None:
-        """An ISO string ending in Z is UTC."""
-        i = Interaction("i1", "ana", "bo", "message", "2026-03-02T09:00:00Z")
+    @pytest.mark.parametrize("z", ["Z", "z"])
+    def test_z_suffix_is_accepted(self, z: str) -> None:
+        """An ISO string ending in Z (or RFC 3339's lowercase z) is UTC."""
+        i = Interaction("i1", "ana", "bo", "message", f"2026-03-02T09:00:00{z}")
 
         assert datetime(2026, 3, 2, 9, tzinfo=UTC) == i.at
 

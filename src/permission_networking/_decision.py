@@ -185,9 +185,10 @@ class Decision(_Pending):
             ``until``); None when allowed or when some reason has no ``until``.
         suggestions: When denied, the actions among ``share_value``,
             ``message``, ``request_meeting``, ``request_opt_in`` and ``connect``
-            that the same policy allows now, in that order, on the denied
-            request's channel (its default included: after an email bounced,
-            nothing is suggested on email).
+            that the same policy allows now, in that order, each decided as
+            `check` decides it given only the action (so on its own default
+            channel, not the denied request's: after an email bounced, a
+            denied marketing email still suggests a connection request).
         decision_id: The id in an auditing store's decision log, else None.
         sender: The relationship's sender.
         contact: The relationship's contact.

@@ -73,7 +73,7 @@ def _do_not_contact(rel: Relationship, req: Request, policy: Policy) -> Sequence
         return (
             make_reason(
                 _DO_NOT_CONTACT,
-                f"{rel.contact} blocked contact or reported a message as spam",
+                f"one of you blocked the other, or {rel.contact} reported a message as spam",
                 "do_not_contact",
             ),
         )

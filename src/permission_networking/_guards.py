@@ -182,8 +182,8 @@ class Plan(NamedTuple):
         obligations: The rules that oblige the sender.
         compiled: The plan's denial conditions fused by `compile_plan`, by
             channel, filled as channels are asked for.
-        suggest: What a denial suggests, fused by `compile_suggestions`, by
-            channel, likewise.
+        suggest: What a denial suggests, fused by `compile_suggestions`:
+            empty until first asked for, then that one function.
     """
 
     action: Action
@@ -192,7 +192,7 @@ class Plan(NamedTuple):
     warners: Rules
     obligations: Rules
     compiled: dict[Channel | None, tuple[PlanPasses, PlanCodes]]
-    suggest: dict[Channel | None, Suggest]
+    suggest: list[Suggest]
 
 
 # Plans by id(policy); each entry keeps its policy alive, so the id cannot be reused.
@@ -231,7 +231,7 @@ def _plan(policy: Policy) -> dict[Action, Plan]:
                 (leaf, rule) for leaf, rule in policy.plan(action) if rule.obligations is not None
             ),
             {},
-            {},
+            [],
         )
         for action in Action
     }
@@ -273,24 +273,22 @@ def compiled(plan: Plan, channel: Channel | None) -> tuple[PlanPasses, PlanCodes
     return found
 
 
-def _suggest(policy: Policy, plan: Plan, channel: Channel | None) -> Suggest:
-    found = plan.suggest.get(channel)
-    if found is None:
-        plans = _plans(policy)
-        found = compile_suggestions(
-            [
-                (
-                    other,
-                    DEFAULT_CHANNEL.get(other) if channel is None else channel,
-                    DEFAULT_PURPOSE.get(other),
-                    _entries(plans[other]),
-                )
-                for other in SUGGESTED
-                if other is not plan.action
-            ],
-            _request,
-        )
-        plan.suggest[channel] = found
+def _suggest(policy: Policy, plan: Plan) -> Suggest:
+    # Each suggested action is decided as `check` decides it given only the
+    # action (and the group): on its own default channel and purpose, not on
+    # the channel the denied action was for.
+    if plan.suggest:
+        return plan.suggest[0]
+    plans = _plans(policy)
+    found = compile_suggestions(
+        [
+            (other, DEFAULT_CHANNEL.get(other), DEFAULT_PURPOSE.get(other), _entries(plans[other]))
+            for other in SUGGESTED
+            if other is not plan.action
+        ],
+        _request,
+    )
+    plan.suggest.append(found)
     return found
 
 
@@ -495,7 +493,7 @@ class Prepared(NamedTuple):
         """
         Return what a denial suggests: the actions the policy allows now, in their order.
         """
-        return _suggest(self.policy, self.plan, self.channel)(relationship, at, self.group)
+        return _suggest(self.policy, self.plan)(relationship, at, self.group)
 
 
 def _complete_allowed(

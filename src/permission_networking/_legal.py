@@ -115,7 +115,7 @@ def _blocked(rel: Relationship, req: Request, rule: str) -> Reason | None:
         return None
     return Reason(
         _C.CONSENT_WITHDRAWN,
-        f"{rel.contact} blocked you or reported a message as spam: "
+        f"one of you blocked the other, or {rel.contact} reported a message as spam: "
         f"that withdraws consent to {_what(req)}",
         rule,
     )

@@ -39,6 +39,9 @@ def parse_instant(value: object) -> datetime:
         ValueError: *value* is naive or cannot be parsed; the message says why.
     """
     if isinstance(value, str):
+        if value.endswith("z"):
+            # RFC 3339 allows a lowercase z, which fromisoformat refuses.
+            value = value[:-1] + "Z"
         try:
             parsed = datetime.fromisoformat(value)
         except ValueError:
