@@ -405,17 +405,26 @@ class TestMarketing:
 
         assert ["consent_withdrawn"] == codes(check(rel, "send_marketing", at=day(3)))
 
-    def test_suggestions_are_not_decided_on_the_denied_channel(self) -> None:
-        """A denial suggests each action on its own default channel, not on a bounced email."""
+    def test_suggestions_are_not_decided_on_a_default_channel(self) -> None:
+        """A denial on its action's default channel suggests each action on its own default."""
         rel = engaged().add("bounced", 2, channel="email").relationship()
 
-        on_email = check(rel, "send_marketing", at=day(3), policy=ETIQUETTE)
+        by_default = check(rel, "send_marketing", at=day(3), policy=ETIQUETTE)
         on_linkedin = check(rel, "send_marketing", at=day(3), policy=ETIQUETTE, channel="linkedin")
 
-        assert ["undeliverable", "no_consent"] == codes(on_email)
-        assert ("share_value", "message", "request_meeting") == on_email.suggestions
+        assert ["undeliverable", "no_consent"] == codes(by_default)
+        assert ("share_value", "message", "request_meeting") == by_default.suggestions
         assert ["no_consent"] == codes(on_linkedin)
-        assert on_email.suggestions == on_linkedin.suggestions
+        assert by_default.suggestions == on_linkedin.suggestions
+
+    @pytest.mark.parametrize("action", ["send_marketing", "message"])
+    def test_suggestions_are_decided_on_the_channel_named(self, action: str) -> None:
+        """A denial on a channel the caller named suggests only what that channel allows."""
+        rel = engaged().add("bounced", 2, channel="email").relationship()
+        decision = check(rel, action, at=day(3), policy=ETIQUETTE, channel="email")
+
+        assert "undeliverable" in codes(decision)
+        assert () == decision.suggestions
 
     def test_a_bounced_phone_still_suggests_a_message(self) -> None:
         """A call to a bounced number, whose channel defaults to phone, suggests a message."""

@@ -122,3 +122,19 @@ def test_overrule_puts_denials_in_place_and_recounts(travelled: bool) -> None:  
     assert screening.denied["blocked"] == overruled.denied["blocked"]
     assert {"not_connected": 2, "do_not_contact": 1} == dict(screening.counts)
     assert {"not_connected": 1, "do_not_contact": 3} == dict(overruled.counts)
+
+
+@pytest.mark.parametrize("channel", [None, "email", "sms"])
+@pytest.mark.parametrize("policy", [None, Policy.etiquette()])
+def test_denials_suggest_as_check_does_on_the_channel_named(
+    channel: str | None, policy: Policy | None
+) -> None:
+    """A denial's suggestions follow the channel named, or each action's default, as in check."""
+    bounced = Log(contact="bo").inbound("connection_accepted", 0).add("bounced", 1, channel="email")
+    relationship = bounced.relationship()
+
+    result = screen([relationship], "send_marketing", at=day(2), channel=channel, policy=policy)
+
+    expected = check(relationship, "send_marketing", at=day(2), channel=channel, policy=policy)
+    assert expected == result.denied["bo"]
+    assert (() if channel == "email" else ("share_value", "message")) == expected.suggestions

@@ -185,10 +185,11 @@ class Decision(_Pending):
             ``until``); None when allowed or when some reason has no ``until``.
         suggestions: When denied, the actions among ``share_value``,
             ``message``, ``request_meeting``, ``request_opt_in`` and ``connect``
-            that the same policy allows now, in that order, each decided as
-            `check` decides it given only the action (so on its own default
-            channel, not the denied request's: after an email bounced, a
-            denied marketing email still suggests a connection request).
+            that the same policy allows now, in that order, each decided on
+            the channel the caller named, or, when none was named, on its own
+            default (not on the denied action's: after an email bounced, a
+            marketing email denied on its default channel still suggests a
+            connection request; one denied on ``channel="email"`` does not).
         decision_id: The id in an auditing store's decision log, else None.
         sender: The relationship's sender.
         contact: The relationship's contact.

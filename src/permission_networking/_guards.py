@@ -182,8 +182,8 @@ class Plan(NamedTuple):
         obligations: The rules that oblige the sender.
         compiled: The plan's denial conditions fused by `compile_plan`, by
             channel, filled as channels are asked for.
-        suggest: What a denial suggests, fused by `compile_suggestions`:
-            empty until first asked for, then that one function.
+        suggest: What a denial suggests, fused by `compile_suggestions`, by
+            the channel the suggestions are decided on, likewise.
     """
 
     action: Action
@@ -192,7 +192,7 @@ class Plan(NamedTuple):
     warners: Rules
     obligations: Rules
     compiled: dict[Channel | None, tuple[PlanPasses, PlanCodes]]
-    suggest: list[Suggest]
+    suggest: dict[Channel | None, Suggest]
 
 
 # Plans by id(policy); each entry keeps its policy alive, so the id cannot be reused.
@@ -231,7 +231,7 @@ def _plan(policy: Policy) -> dict[Action, Plan]:
                 (leaf, rule) for leaf, rule in policy.plan(action) if rule.obligations is not None
             ),
             {},
-            [],
+            {},
         )
         for action in Action
     }
@@ -273,22 +273,26 @@ def compiled(plan: Plan, channel: Channel | None) -> tuple[PlanPasses, PlanCodes
     return found
 
 
-def _suggest(policy: Policy, plan: Plan) -> Suggest:
-    # Each suggested action is decided as `check` decides it given only the
-    # action (and the group): on its own default channel and purpose, not on
-    # the channel the denied action was for.
-    if plan.suggest:
-        return plan.suggest[0]
-    plans = _plans(policy)
-    found = compile_suggestions(
-        [
-            (other, DEFAULT_CHANNEL.get(other), DEFAULT_PURPOSE.get(other), _entries(plans[other]))
-            for other in SUGGESTED
-            if other is not plan.action
-        ],
-        _request,
-    )
-    plan.suggest.append(found)
+def _suggest(policy: Policy, plan: Plan, channel: Channel | None) -> Suggest:
+    # Each suggested action is decided as `check` decides it given the
+    # channel the caller named, or given none (each on its own default).
+    found = plan.suggest.get(channel)
+    if found is None:
+        plans = _plans(policy)
+        found = compile_suggestions(
+            [
+                (
+                    other,
+                    DEFAULT_CHANNEL.get(other) if channel is None else channel,
+                    DEFAULT_PURPOSE.get(other),
+                    _entries(plans[other]),
+                )
+                for other in SUGGESTED
+                if other is not plan.action
+            ],
+            _request,
+        )
+        plan.suggest[channel] = found
     return found
 
 
@@ -459,6 +463,8 @@ class Prepared(NamedTuple):
         plan: Its plan for the action.
         action: The resolved action.
         channel: The resolved channel.
+        suggest_on: The channel a denial's suggestions are decided on: the
+            channel the caller named, None when it was left to its default.
         purpose: The resolved purpose.
         group: The group.
         passes: The plan's fused conditions for the channel: whether allowed.
@@ -476,6 +482,7 @@ class Prepared(NamedTuple):
     plan: Plan
     action: Action
     channel: Channel | None
+    suggest_on: Channel | None
     purpose: PurposeLike | None
     group: str | None
     passes: PlanPasses
@@ -493,7 +500,7 @@ class Prepared(NamedTuple):
         """
         Return what a denial suggests: the actions the policy allows now, in their order.
         """
-        return _suggest(self.policy, self.plan)(relationship, at, self.group)
+        return _suggest(self.policy, self.plan, self.suggest_on)(relationship, at, self.group)
 
 
 def _complete_allowed(
@@ -536,11 +543,15 @@ def complete_denied(  # noqa: PLR0913, PLR0917
     )
 
 
-def decide(relationship: Relationship, request: Request, policy: Policy) -> Decision:
+def decide(
+    relationship: Relationship, request: Request, policy: Policy, *, named: bool = True
+) -> Decision:
     """
     Build the whole `Decision` for *request* at once, every rule checked.
+
+    *named* is as for `prepare`.
     """
-    prepared = prepare(request, policy)
+    prepared = prepare(request, policy, named=named)
     plan = prepared.plan
     reasons, warnings = _evaluate(relationship, request, plan.rules)
     obligations: tuple[str, ...] = ()
@@ -684,6 +695,7 @@ def _prepared(
         plan,
         request.action,
         request.channel,
+        None if channel is None else request.channel,
         request.purpose,
         request.group,
         passes,
@@ -750,21 +762,26 @@ def _usual_obligations(
     return usual, lambda relationship: any(test(relationship) for test in tests)
 
 
-def prepare(request: Request, policy: Policy) -> Prepared:
+def prepare(request: Request, policy: Policy, *, named: bool = True) -> Prepared:
     """
     Return what deciding *request*'s action, channel, purpose and group under *policy* takes.
+
+    *named* says whether the caller named the request's channel; when it did
+    not, the channel is the action's default, and a denial's suggestions are
+    decided on each suggested action's own default instead.
     """
+    channel = request.channel if named else None
     key = (
         request.action
-        if request.channel is None and request.purpose is None and (request.group is None)
-        else (request.action, request.channel, request.purpose, request.group)
+        if channel is None and request.purpose is None and (request.group is None)
+        else (request.action, channel, request.purpose, request.group)
     )
     try:
         entry = policy._guards.get(key)  # noqa: SLF001
     except AttributeError:
         entry = None
     if entry is None:
-        entry = _prepared(request.action, request.channel, request.purpose, request.group, policy)
+        entry = _prepared(request.action, channel, request.purpose, request.group, policy)
     return entry[0]
 
 

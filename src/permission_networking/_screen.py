@@ -138,7 +138,8 @@ def screen(  # noqa: PLR0913
     # Work shared across the audience: the request, and each policy's plan for
     # the action fused into one function, once per policy (once per
     # jurisdiction when the policy follows each relationship's jurisdiction).
-    fixed = None if policy is None else _shared(request, policy)
+    named = channel is not None
+    fixed = None if policy is None else _shared(request, policy, named=named)
     by_jurisdiction: dict[str | None, _Shared] = {}
     for relationship in relationships:
         if type(relationship) is not Relationship and not isinstance(relationship, Relationship):
@@ -148,7 +149,9 @@ def screen(  # noqa: PLR0913
             jurisdiction = relationship.jurisdiction
             chosen = by_jurisdiction.get(jurisdiction)
             if chosen is None:
-                chosen = by_jurisdiction[jurisdiction] = _shared(request, policy_for(jurisdiction))
+                chosen = by_jurisdiction[jurisdiction] = _shared(
+                    request, policy_for(jurisdiction), named=named
+                )
         prepared, codes_of, given = chosen
         try:
             codes = codes_of(relationship, at, purpose, group)
@@ -174,7 +177,7 @@ def screen(  # noqa: PLR0913
         request.action,
         at,
         tuple(allowed),
-        _Denied(denied, request, policy),
+        _Denied(denied, request, policy, named=named),
         MappingProxyType(_counts(tally)),
     )
 
@@ -200,7 +203,7 @@ def overrule(screening: Screening, decisions: Mapping[str, Decision]) -> Screeni
         for code in decision.codes:
             counts[code] = counts.get(code, 0) + 1
     denied: Mapping[str, Decision] = (
-        _Denied(entries, old._request, old._policy)  # noqa: SLF001
+        _Denied(entries, old._request, old._policy, named=old._named)  # noqa: SLF001
         if isinstance(old, _Denied)
         else MappingProxyType(cast("dict[str, Decision]", entries))
     )
@@ -226,12 +229,12 @@ _Shared: TypeAlias = tuple[
 ]
 
 
-def _shared(request: Request, policy: Policy) -> _Shared:
+def _shared(request: Request, policy: Policy, *, named: bool) -> _Shared:
     # The prepared request, its fused conditions, and whether a relationship
     # the conditions allow is given its obligations without a rule failing:
     # None when that holds for everyone (no rule obliges, or every obligation
     # is the same for everyone and was worked out once).
-    prepared = prepare(request, policy)
+    prepared = prepare(request, policy, named=named)
     if prepared.obligations is not None:
         return (prepared, prepared.codes, None)
     rules = prepared.plan.obligations
@@ -268,17 +271,20 @@ class _Denied(Mapping[str, Decision]):
     decision for each of the denied ones that nobody reads.
     """
 
-    __slots__ = ("_entries", "_policy", "_request")
+    __slots__ = ("_entries", "_named", "_policy", "_request")
 
     def __init__(
         self,
         entries: dict[str, Relationship | Decision],
         request: Request,
         policy: Policy | None,
+        *,
+        named: bool,
     ) -> None:
         self._entries = entries
         self._request = request
         self._policy = policy
+        self._named = named
 
     def __getitem__(self, contact: str) -> Decision:
         entry = self._entries[contact]
@@ -287,7 +293,9 @@ class _Denied(Mapping[str, Decision]):
         assert isinstance(entry, Relationship)  # noqa: S101
         policy = self._policy
         prepared = prepare(
-            self._request, policy_for(entry.jurisdiction) if policy is None else policy
+            self._request,
+            policy_for(entry.jurisdiction) if policy is None else policy,
+            named=self._named,
         )
         decision = defer_decision(
             False,  # noqa: FBT003

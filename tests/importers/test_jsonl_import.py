@@ -136,3 +136,11 @@ class TestBadLines:
         """A path that does not exist is reported when reading starts."""
         with pytest.raises(FileNotFoundError):
             list(read_jsonl(tmp_path / "nowhere.jsonl"))
+
+
+def test_the_importers_export_their_error() -> None:
+    """ImportFormatError is importable beside the importers that raise it."""
+    from permission_networking import importers  # noqa: PLC0415
+
+    assert ImportFormatError is importers.ImportFormatError
+    assert "ImportFormatError" in importers.__all__

@@ -157,16 +157,18 @@ def test_suggestions_are_the_other_actions_check_allows(  # noqa: PLR0913, PLR09
     group: str | None,
     policy: Policy,
 ) -> None:
-    """A denial suggests, in order, the other suggestible actions check allows given no channel."""
+    """A denial suggests, in order, the other suggestible actions check allows on the channel named."""
     relationship = replay(log, sender="ana", contact="bo")  # type: ignore[arg-type]
 
     decision = check(relationship, action, at=at, policy=policy, channel=channel, group=group)
 
-    # Each on its own default channel, whatever channel the denied request was for.
+    # On the channel the caller named; when none was, each on its own default,
+    # whatever channel the denied action defaults to.
     expected = tuple(
         other
         for other in SUGGESTED
-        if other is not action and check(relationship, other, at=at, policy=policy, group=group)
+        if other is not action
+        and check(relationship, other, at=at, policy=policy, channel=channel, group=group)
     )
     assert (() if decision else expected) == decision.suggestions
 

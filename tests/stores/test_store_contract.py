@@ -569,6 +569,34 @@ class TestCheck:
         assert "email" == decision.channel
         assert "sales" == store.check("ana", BO, "call", purpose="sales").purpose
 
+    @pytest.mark.parametrize("audit", [False, True])
+    @pytest.mark.parametrize("kind", BACKENDS)
+    def test_suggestions_follow_the_channel_named(
+        self,
+        kind: str,
+        tmp_path: Path,
+        audit: bool,  # noqa: FBT001
+    ) -> None:
+        """
+        check, perform and screen suggest on the channel named, or on each action's default.
+        """
+        with open_store(kind, tmp_path, audit=audit) as store:
+            connected(store)
+            store.record(make("bounce", "bounced", day(1), channel="email"))
+            everywhere = ("share_value", "message")
+
+            for channel, expected in ((None, everywhere), ("email", ())):
+                kw: dict[str, Any] = {"at": day(2), "channel": channel}
+                decisions = [
+                    store.check("ana", BO, "send_marketing", **kw),
+                    store.perform("ana", BO, "send_marketing", **kw),
+                    store.screen("ana", "send_marketing", contacts=[BO], **kw).denied[BO],
+                ]
+                for decision in decisions:
+                    assert "undeliverable" in decision.codes
+                    assert expected == decision.suggestions
+            assert 2 == len(store.history("ana", BO))
+
     def test_check_now_sees_everything_recorded(self, store: Store) -> None:
         """
         Without at, check decides now on every recorded interaction.

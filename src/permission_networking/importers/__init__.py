@@ -10,7 +10,7 @@ on the file's content, so recording the same file twice adds nothing:
 * `read_jsonl`: JSON Lines of `Interaction.to_dict` objects.
 
 A file that is not what an importer expects raises `ImportFormatError`
-naming the file (and the line, when one is to blame). The LinkedIn and
+(importable from here as well as from the package) naming the file (and the line, when one is to blame). The LinkedIn and
 Mailchimp importers read everything before they return; `read_jsonl` yields
 as it reads, so collect it (``list(read_jsonl(path))``) before recording
 when a bad line should leave nothing stored.
@@ -18,9 +18,11 @@ when a bad line should leave nothing stored.
 
 from __future__ import annotations
 
+from permission_networking.exceptions import ImportFormatError
+
 from .jsonl import read_jsonl
 from .linkedin import read_linkedin_export
 from .mailchimp import read_mailchimp_export
 
 
-__all__ = ["read_jsonl", "read_linkedin_export", "read_mailchimp_export"]
+__all__ = ["ImportFormatError", "read_jsonl", "read_linkedin_export", "read_mailchimp_export"]

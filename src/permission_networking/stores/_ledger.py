@@ -766,11 +766,13 @@ class BaseStore(abc.ABC):
         policy: Policy | None,
         *,
         suppressed: bool,
+        named: bool,
         decision: Decision | None = None,
     ) -> Decision:
+        # *named*: whether the caller named the channel (see `prepare`).
         if decision is None:
             chosen = policy if policy is not None else policy_for(relationship.jurisdiction)
-            decision = decide(relationship, request, chosen)
+            decision = decide(relationship, request, chosen, named=named)
         if suppressed:
             decision = suppress(decision, relationship.contact)
         if not self._audit:
@@ -923,7 +925,9 @@ class BaseStore(abc.ABC):
         with self._transaction(write=self._audit) as tx:
             tombstone = self._tombstone(tx, contact)
             relationship, suppressed = self._known(tx, _pair(tx, sender, contact), when, tombstone)
-            return self._decide(tx, relationship, request, policy, suppressed=suppressed)
+            return self._decide(
+                tx, relationship, request, policy, suppressed=suppressed, named=channel is not None
+            )
 
     def perform(  # noqa: PLR0913
         self,
@@ -991,7 +995,9 @@ class BaseStore(abc.ABC):
                 )
             tombstone = self._tombstone(tx, contact)
             relationship, suppressed = self._known(tx, _pair(tx, sender, contact), when, tombstone)
-            decision = self._decide(tx, relationship, request, policy, suppressed=suppressed)
+            decision = self._decide(
+                tx, relationship, request, policy, suppressed=suppressed, named=channel is not None
+            )
             records = request.action.records
             if decision.allowed and request.group is None and records in GROUP_KINDS:
                 # Allowed, but it cannot be recorded: nothing is, the decision's log included.
@@ -1089,7 +1095,8 @@ class BaseStore(abc.ABC):
                 purpose=purpose,
                 group=group,
             )
-            screening = self._enforce(screening, suppressed, request, policy)
+            named = channel is not None
+            screening = self._enforce(screening, suppressed, request, policy, named=named)
             if self._audit:
                 screening = self._log_screening(
                     tx,
@@ -1098,6 +1105,7 @@ class BaseStore(abc.ABC):
                     suppressed=suppressed,
                     request=request,
                     policy=policy,
+                    named=named,
                 )
             return screening
 
@@ -1107,6 +1115,8 @@ class BaseStore(abc.ABC):
         suppressed: dict[str, Relationship],
         request: Request,
         policy: Policy | None,
+        *,
+        named: bool,
     ) -> Screening:
         if not suppressed:
             return screening
@@ -1115,7 +1125,7 @@ class BaseStore(abc.ABC):
             decision = screening.denied.get(contact)
             if decision is None:
                 chosen = policy if policy is not None else policy_for(relationship.jurisdiction)
-                decision = decide(relationship, request, chosen)
+                decision = decide(relationship, request, chosen, named=named)
             decisions[contact] = suppress(decision, contact)
         return overrule(screening, decisions)
 
@@ -1128,6 +1138,7 @@ class BaseStore(abc.ABC):
         suppressed: dict[str, Relationship],
         request: Request,
         policy: Policy | None,
+        named: bool,
     ) -> Screening:
         denied = dict(screening.denied)
         for relationship in relationships:
@@ -1139,6 +1150,7 @@ class BaseStore(abc.ABC):
                 request,
                 policy,
                 suppressed=contact in suppressed,
+                named=named,
                 decision=known,
             )
             if known is not None:
