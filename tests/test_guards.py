@@ -8,6 +8,7 @@ import json
 
 from collections.abc import Callable, Sequence
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -689,6 +690,28 @@ class TestDecision:
 
         assert field == e.value.field
 
+    @pytest.mark.parametrize(
+        ("kw", "field"),
+        [
+            ({"action": pn.InteractionKind.INQUIRY}, "action"),
+            ({"channel": pn.Direction.INBOUND}, "channel"),
+            ({"channel": Action.CALL}, "channel"),
+        ],
+    )
+    def test_an_enum_member_of_another_kind_is_named_once(
+        self, connected: Log, kw: dict[str, object], field: str
+    ) -> None:
+        """The message shows the value once, then what is expected."""
+        args: dict[str, object] = {"action": "message"} | kw
+        action = args.pop("action")
+
+        with pytest.raises(InvalidRequest) as e:
+            check(connected.relationship(), action, **args)  # type: ignore[arg-type]
+
+        value = kw[field]
+        assert str(e.value).startswith(f"{field}={value!r}: expected one of: ")
+        assert str(e.value).count(repr(value)) == 1
+
     @pytest.mark.parametrize("policy", ["etiquette", 3, Policy.etiquette().rules])
     def test_policy_must_be_a_policy(self, connected: Log, policy: object) -> None:
         """Check, require, screen and a store's check refuse what is not a Policy, naming it."""
@@ -814,6 +837,80 @@ class TestRulesAndPolicies:
 
         assert ["rule_error"] == codes(decision)
         assert {"rule_error": 1} == dict(screened.counts)
+
+    @pytest.mark.parametrize(
+        "found",
+        [False, 0, "", "not_engaged", Reason, [Reason], [None], ["not_engaged"], 3],
+        ids=repr,
+    )
+    def test_a_rule_that_returns_what_is_not_reasons_denies_with_rule_error(
+        self, connected: Log, tmp_path: Path, found: object
+    ) -> None:
+        """A check must return Reason values: anything else fails closed, through every path."""
+
+        def odd(rel: Relationship, req: Request, policy: Policy) -> Sequence[Reason]:
+            return found  # type: ignore[return-value]
+
+        policy = Policy(name="p", rules=(Rule("odd", {Action.MESSAGE}, odd),))
+        relationship = connected.relationship()
+
+        decision = check(relationship, "message", at=day(1), policy=policy)
+        screened = screen([relationship], "message", at=day(1), policy=policy)
+
+        assert ["rule_error"] == codes(decision)
+        assert "expected" in decision.reasons[0].message or "return a list" in (
+            decision.reasons[0].message
+        )
+        assert {"rule_error": 1} == dict(screened.counts)
+        assert decision == screened.denied[relationship.contact]
+        json.dumps(decision.to_dict())
+        with pn.SQLiteStore(tmp_path / "audited.db", audit=True) as store:
+            store.record_many(connected.items)
+            performed = store.perform("ana", "bo", "message", at=day(1), policy=policy)
+            assert ["rule_error"] == codes(performed)
+            assert [performed] == store.decisions()
+            assert 1 == len(store.history("ana", "bo"))
+
+    def test_a_rule_may_return_any_iterable_of_reasons(self, connected: Log) -> None:
+        """A generator of Reason values is as good as a list."""
+        reason = Reason("not_engaged", "not yet", "mine")
+
+        def generated(rel: Relationship, req: Request, policy: Policy) -> Sequence[Reason]:
+            return (r for r in [reason])  # type: ignore[return-value]
+
+        policy = Policy(name="p", rules=(Rule("mine", {Action.MESSAGE}, generated),))
+
+        assert (reason,) == check(connected.relationship(), "message", policy=policy).reasons
+
+    @pytest.mark.parametrize(
+        "found", ["include_unsubscribe", [None], [3], [""], [b"x"], None], ids=repr
+    )
+    def test_an_obligation_check_that_returns_what_is_not_strings_denies(
+        self, connected: Log, tmp_path: Path, found: object
+    ) -> None:
+        """Obligations must be non-empty strings: anything else denies, in every store alike."""
+
+        def fine(rel: Relationship, req: Request, policy: Policy) -> Sequence[Reason]:
+            return ()
+
+        def odd(rel: Relationship, req: Request, policy: Policy) -> Sequence[str]:
+            return found  # type: ignore[return-value]
+
+        policy = Policy(name="p", rules=(Rule("r", {Action.MESSAGE}, fine, odd),))
+        relationship = connected.relationship()
+
+        decision = check(relationship, "message", at=day(1), policy=policy)
+        screened = screen([relationship], "message", at=day(1), policy=policy)
+
+        assert ["rule_error"] == codes(decision)
+        assert () == screened.allowed
+        for store in (pn.MemoryStore(audit=True), pn.SQLiteStore(tmp_path / "a.db", audit=True)):
+            with store:
+                store.record_many(connected.items)
+                performed = store.perform("ana", "bo", "message", at=day(1), policy=policy)
+                assert ["rule_error"] == codes(performed)
+                assert [performed] == store.decisions()
+                assert 1 == len(store.history("ana", "bo"))
 
     def test_failing_obligation_denies(self, connected: Log) -> None:
         """An obligation function that raises denies with rule_error."""

@@ -11,6 +11,7 @@ from types import MappingProxyType
 
 import pytest
 
+from dateutil.relativedelta import relativedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -21,6 +22,7 @@ from permission_networking import (
     Interaction,
     InvalidInteraction,
     InvalidRequest,
+    Policy,
     Purpose,
     Relationship,
     RelationshipState,
@@ -141,6 +143,28 @@ class TestStates:
             with pytest.raises(InvalidRequest) as e:
                 query(at)  # type: ignore[arg-type]
             assert "at" == e.value.field
+
+    @pytest.mark.parametrize(
+        "ttl", [timedelta(days=-1), relativedelta(months=-1), relativedelta(day=1), 365, "1y", None]
+    )
+    def test_an_engagement_ttl_that_is_not_a_span_is_refused(self, log: Log, ttl: object) -> None:
+        """state_at refuses what Policy refuses as engagement_ttl, naming it."""
+        rel = log.inbound("message", 0).relationship()
+
+        with pytest.raises(InvalidRequest) as e:
+            rel.state_at(day(1), engagement_ttl=ttl)  # type: ignore[arg-type]
+        assert "engagement_ttl" == e.value.field
+        with pytest.raises(InvalidRequest):
+            Policy.etiquette(engagement_ttl=ttl)
+
+    @pytest.mark.parametrize("purpose", ["", 1, ["sales"], "s\ud800"])
+    def test_permissions_at_refuses_what_is_not_a_purpose(self, log: Log, purpose: object) -> None:
+        """A bad purpose raises instead of reading as no permission."""
+        rel = log.inbound("opt_in_granted", 0, purpose="sales").relationship()
+
+        with pytest.raises(InvalidInteraction) as e:
+            rel.permissions_at(day(1), purpose)  # type: ignore[arg-type]
+        assert "purpose" == e.value.field
 
     def test_outbound_alone_does_not_raise_the_state(self, log: Log) -> None:
         """Messages, pitches and requests from the sender leave a stranger a stranger."""

@@ -50,7 +50,7 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 
 import attrs
 
-from ._decision import WARNING_CODES
+from ._decision import WARNING_CODES, checked_reasons
 
 
 if TYPE_CHECKING:
@@ -310,15 +310,15 @@ def codes_of(reasons: Iterable[Reason] | None) -> Codes:
     Return the codes of the denying reasons among *reasons*, each once, in order.
 
     Raises:
-        TypeError: *reasons* is None: a rule check that forgot to return
-            fails, and so denies with ``rule_error``, rather than allow.
+        TypeError: *reasons* is not a sequence of `Reason` values (see
+            `checked_reasons`): a rule check that forgot to return, or
+            returned something else, fails, and so denies with
+            ``rule_error``, rather than allow.
     """
-    if reasons is None:
-        msg = "a rule check returned None; return an empty sequence when it finds nothing"
-        raise TypeError(msg)
-    if not reasons:
+    found = checked_reasons(reasons)
+    if not found:
         return ()
-    return tuple(dict.fromkeys(r.code for r in reasons if r.code not in WARNING_CODES))
+    return tuple(dict.fromkeys(r.code for r in found if r.code not in WARNING_CODES))
 
 
 _Parts: TypeAlias = "tuple[str | None, list[tuple[str, str | None]]]"

@@ -35,6 +35,8 @@ __all__ = [
     "Decision",
     "Reason",
     "ReasonCode",
+    "checked_obligations",
+    "checked_reasons",
     "defer_decision",
     "fill_decision",
     "make_reason",
@@ -140,6 +142,54 @@ class Reason:
             _string("rule", data["rule"]),
             None if until is None else instant_value("until", until),
         )
+
+
+def checked_reasons(found: object) -> list[Reason] | tuple[Reason, ...]:
+    """
+    Return what a rule check *found*, when it is a sequence of `Reason` values.
+
+    Raises:
+        TypeError: It is anything else (None, False, a string, a `Reason`
+            not in a sequence, or holding something that is not a `Reason`),
+            so that the guard denies with ``rule_error`` instead of allowing.
+    """
+    if type(found) is not list and type(found) is not tuple:
+        if isinstance(found, str | bytes) or not isinstance(found, Iterable):
+            msg = (
+                f"a rule check returned {found!r}; return a list or tuple of Reason values, "
+                "empty when it finds nothing"
+            )
+            raise TypeError(msg)
+        found = tuple(found)
+    for reason in found:
+        if not isinstance(reason, Reason):
+            msg = f"a rule check returned {reason!r} among its reasons; expected Reason values"
+            raise TypeError(msg)
+    return found
+
+
+def checked_obligations(found: object) -> list[str] | tuple[str, ...]:
+    """
+    Return what an obligation check *found*, when it is a sequence of non-empty strings.
+
+    Raises:
+        TypeError: It is anything else (None, one string, or holding
+            something that is not a non-empty string), so that the guard
+            denies with ``rule_error`` instead of allowing.
+    """
+    if type(found) is not list and type(found) is not tuple:
+        if isinstance(found, str | bytes) or not isinstance(found, Iterable):
+            msg = (
+                f"an obligation check returned {found!r}; return a list or tuple of strings, "
+                "empty when there is nothing to do"
+            )
+            raise TypeError(msg)
+        found = tuple(found)
+    for obligation in found:
+        if not isinstance(obligation, str) or not obligation:
+            msg = f"an obligation check returned {obligation!r}; expected non-empty strings"
+            raise TypeError(msg)
+    return found
 
 
 def _to_reasons(value: Iterable[Reason]) -> tuple[Reason, ...]:

@@ -23,6 +23,8 @@ from ._decision import (
     Decision,
     Reason,
     ReasonCode,
+    checked_obligations,
+    checked_reasons,
     defer_decision,
     fill_decision,
     set_allowed,
@@ -117,7 +119,7 @@ def _resolve(
         )
         purp = DEFAULT_PURPOSE.get(act) if purpose is None else purpose_value("purpose", purpose)
     except InvalidInteraction as e:
-        raise InvalidRequest(e.field, e.value, str(e).split(": ", 1)[-1]) from None
+        raise InvalidRequest(e.field, e.value, e.detail) from None
     if group is not None and (not isinstance(group, str) or not group):  # type: ignore[redundant-expr]
         raise InvalidRequest("group", group, "expected a non-empty string")
     if group is not None and not encodable(group):
@@ -314,7 +316,7 @@ def _evaluate(
     warnings: list[Reason] = []
     for leaf, rule in rules:
         try:
-            for reason in rule.check(relationship, request, leaf):
+            for reason in checked_reasons(rule.check(relationship, request, leaf)):
                 if reason.code in WARNING_CODES:
                     warnings.append(reason)
                 else:
@@ -366,7 +368,9 @@ def _obligations(relationship: Relationship, request: Request, rules: Rules) -> 
     found: dict[str, None] = {}
     for leaf, rule in rules:
         assert rule.obligations is not None  # noqa: S101
-        found.update(dict.fromkeys(rule.obligations(relationship, request, leaf)))
+        found.update(
+            dict.fromkeys(checked_obligations(rule.obligations(relationship, request, leaf)))
+        )
     return tuple(found)
 
 

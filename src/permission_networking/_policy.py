@@ -13,7 +13,7 @@ import attrs
 from dateutil.relativedelta import relativedelta
 
 from ._rules import Rule
-from ._time import Duration
+from ._time import Duration, span_problem
 from ._values import Action, check_iterable
 from .exceptions import InvalidRequest
 
@@ -22,36 +22,9 @@ __all__ = ["Policy"]
 
 
 def _duration(instance: Policy, attribute: attrs.Attribute[Any], value: object) -> None:
-    if not isinstance(value, timedelta | relativedelta):
-        raise InvalidRequest(
-            attribute.name, value, "expected a timedelta or a dateutil relativedelta"
-        )
-    if isinstance(value, timedelta):
-        negative = value < timedelta(0)
-        absolute = False
-    else:
-        negative = any(getattr(value, unit) < 0 for unit in _RELATIVE_UNITS)
-        absolute = any(getattr(value, unit) is not None for unit in _ABSOLUTE_UNITS)
-    if negative or absolute:
-        raise InvalidRequest(
-            attribute.name,
-            value,
-            "expected a span of time of at least 0, like timedelta(days=30) or "
-            "relativedelta(months=6) (no negative part, no absolute year, month, day or weekday)",
-        )
-
-
-_RELATIVE_UNITS = (
-    "years",
-    "months",
-    "days",
-    "leapdays",
-    "hours",
-    "minutes",
-    "seconds",
-    "microseconds",
-)
-_ABSOLUTE_UNITS = ("year", "month", "day", "weekday", "hour", "minute", "second", "microsecond")
+    problem = span_problem(value)
+    if problem is not None:
+        raise InvalidRequest(attribute.name, value, problem)
 
 
 def _optional_duration(instance: Policy, attribute: attrs.Attribute[Any], value: object) -> None:

@@ -13,7 +13,7 @@ from typing import Any, Final, Self, cast
 import attrs
 
 from ._machine import kinds_where
-from ._time import Duration, Instant, format_instant, within
+from ._time import Duration, Instant, format_instant, span_problem, within
 from ._values import (
     COMMERCIAL_PURPOSES,
     Basis,
@@ -38,7 +38,7 @@ from ._values import (
     to_channels,
     to_optional_purpose,
 )
-from .exceptions import ConflictError, InvalidInteraction
+from .exceptions import ConflictError, InvalidInteraction, InvalidRequest
 
 
 __all__ = ["DEFAULT_ENGAGEMENT_TTL", "OptOut", "Relationship", "extend", "replay"]
@@ -283,10 +283,15 @@ class Relationship:
         <RelationshipState.STRANGER: 'stranger'>
 
         Raises:
-            InvalidRequest: *at* is naive or not a time.
+            InvalidRequest: *at* is naive or not a time, or *engagement_ttl*
+                is not a span of time.
         """
         if type(at) is not datetime or at.tzinfo is None:
             at = query_at(at)
+        if engagement_ttl is not DEFAULT_ENGAGEMENT_TTL:
+            problem = span_problem(engagement_ttl)
+            if problem is not None:
+                raise InvalidRequest("engagement_ttl", engagement_ttl, problem)
         for permission in self.permissions:
             if permission.purpose in COMMERCIAL_PURPOSES and permission.is_active(at):
                 return _OPTED_IN
@@ -306,10 +311,13 @@ class Relationship:
 
         Raises:
             InvalidRequest: *at* is naive or not a time.
-            InvalidInteraction: *channel* is not a channel.
+            InvalidInteraction: *purpose* is not a non-empty string, or
+                *channel* is not a channel.
         """
         if type(at) is not datetime or at.tzinfo is None:
             at = query_at(at)
+        if purpose is not None:
+            purpose = purpose_value("purpose", purpose)
         if channel is not None:
             channel = enum_value(Channel, "channel", channel)
         return tuple(

@@ -254,7 +254,7 @@ def _actions(value: Action | str | Iterable[Action | str]) -> frozenset[Action]:
             "actions", value, "expected actions, e.g. ('message', 'pitch')"
         ) from None
     except InvalidInteraction as e:
-        raise InvalidRequest("actions", e.value, str(e).split(": ", 1)[-1]) from None
+        raise InvalidRequest("actions", e.value, e.detail) from None
     if not actions:
         raise InvalidRequest("actions", value, "a rule applies to at least one action")
     return actions
@@ -285,10 +285,13 @@ class Rule:
     Attributes:
         name: A short name, given as `Reason.rule` of what it finds.
         actions: The actions it applies to.
-        check: Returns the reasons it finds; reasons with a warning code warn
-            instead of denying.
+        check: Returns the reasons it finds, a list or tuple of `Reason`
+            values (empty when it finds nothing); reasons with a warning
+            code warn instead of denying. Returning anything else, or
+            raising, denies with ``rule_error``.
         obligations: Returns what the sender must do when the action is
-            allowed; None for nothing.
+            allowed, a list or tuple of non-empty strings; anything else
+            denies with ``rule_error``. None (the field) for nothing.
     """
 
     name: str = attrs.field(validator=_named)

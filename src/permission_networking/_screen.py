@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, TypeAlias, cast
 
 import attrs
 
-from ._decision import Decision, defer_decision
+from ._decision import Decision, checked_obligations, defer_decision
 from ._guards import (
     Prepared,
     Rules,
@@ -255,7 +255,7 @@ def _obligations_given(relationship: Relationship, request: Request, rules: Rule
     # allowed contact's obligations are not kept, but a rule that fails denies.
     try:
         for leaf, rule in rules:
-            rule.obligations(relationship, request, leaf)  # type: ignore[misc]
+            checked_obligations(rule.obligations(relationship, request, leaf))  # type: ignore[misc]
     except Exception:  # noqa: BLE001
         return False
     return True

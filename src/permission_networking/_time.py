@@ -69,6 +69,54 @@ def format_instant(value: datetime) -> str:
     return value.isoformat()
 
 
+_RELATIVE_UNITS: Final = (
+    "years",
+    "months",
+    "days",
+    "leapdays",
+    "hours",
+    "minutes",
+    "seconds",
+    "microseconds",
+)
+_ABSOLUTE_UNITS: Final = (
+    "year",
+    "month",
+    "day",
+    "weekday",
+    "hour",
+    "minute",
+    "second",
+    "microsecond",
+)
+_ZERO: Final = timedelta(0)
+
+
+def span_problem(value: object) -> str | None:
+    """
+    Return what is wrong with *value* as a span of time, or None when it is one.
+
+    A span is a `timedelta` of at least 0, or a `relativedelta` with no
+    negative part and no absolute year, month, day or weekday.
+    """
+    if type(value) is timedelta and value >= _ZERO:
+        return None
+    if not isinstance(value, timedelta | relativedelta):
+        return "expected a timedelta or a dateutil relativedelta"
+    if isinstance(value, timedelta):
+        wrong = value < _ZERO
+    else:
+        wrong = any(getattr(value, unit) < 0 for unit in _RELATIVE_UNITS) or any(
+            getattr(value, unit) is not None for unit in _ABSOLUTE_UNITS
+        )
+    if wrong:
+        return (
+            "expected a span of time of at least 0, like timedelta(days=30) or "
+            "relativedelta(months=6) (no negative part, no absolute year, month, day or weekday)"
+        )
+    return None
+
+
 END: Final = datetime.max.replace(tzinfo=UTC)
 """
 The last instant a `datetime` holds: a span that would end after it ends here.

@@ -53,11 +53,13 @@ class InvalidInteraction(PermissionNetworkingError, ValueError):
     Attributes:
         field: The name of the offending field.
         value: The offending value.
+        detail: What is wrong with it, the message without the field and value.
     """
 
     def __init__(self, field: str, value: object, message: str) -> None:
         self.field = field
         self.value = value
+        self.detail = message
         super().__init__(f"{field}={shown(value)}: {message}")
 
 
@@ -68,11 +70,13 @@ class InvalidRequest(PermissionNetworkingError, ValueError):
     Attributes:
         field: The name of the offending argument.
         value: The offending value.
+        detail: What is wrong with it, the message without the field and value.
     """
 
     def __init__(self, field: str, value: object, message: str) -> None:
         self.field = field
         self.value = value
+        self.detail = message
         super().__init__(f"{field}={shown(value)}: {message}")
 
 
