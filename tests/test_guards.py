@@ -4,6 +4,7 @@ Tests for check, require, the can_* guards, Decision and the etiquette table row
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 from collections.abc import Callable, Sequence
@@ -38,6 +39,32 @@ from timeline import Log, day
 
 
 ETIQUETTE = Policy.etiquette()
+
+
+@dataclasses.dataclass
+class _Unhashable:
+    """
+    A callable rule check that, as a plain dataclass, cannot be hashed.
+    """
+
+    limit: int = 1
+
+    def __call__(self, rel: Relationship, req: Request, policy: Policy) -> Sequence[Reason]:  # noqa: ARG002
+        return ()
+
+
+@dataclasses.dataclass(frozen=True)
+class _AtMost:
+    """
+    A parametrised rule check: deny once the sender has asked *limit* times.
+    """
+
+    limit: int
+
+    def __call__(self, rel: Relationship, req: Request, policy: Policy) -> Sequence[Reason]:  # noqa: ARG002
+        if rel.asks >= self.limit:
+            return [Reason("reciprocity", f"asked {rel.asks} times", "at_most")]
+        return []
 
 
 def codes(decision: Decision) -> list[str]:
@@ -783,6 +810,14 @@ class TestRulesAndPolicies:
         assert frozenset({Action.MESSAGE}) == rule.actions
         assert ["not_engaged"] == codes(decision)
 
+    def test_a_frozen_dataclass_may_be_a_rule_check(self, connected: Log) -> None:
+        """A parametrised check, as an instance of a frozen dataclass, decides and screens."""
+        policy = Policy("p", rules=[Rule("at_most", ["ask_favor", "message"], _AtMost(0))])
+        relationship = connected.relationship()
+
+        assert ["reciprocity"] == codes(check(relationship, "message", policy=policy))
+        assert {"reciprocity": 1} == dict(screen([relationship], "message", policy=policy).counts)
+
     @pytest.mark.parametrize(
         ("fields", "field"),
         [
@@ -793,6 +828,8 @@ class TestRulesAndPolicies:
             ({"name": None}, "name"),
             ({"check": None}, "check"),
             ({"obligations": "include_unsubscribe"}, "obligations"),
+            ({"check": _Unhashable()}, "check"),
+            ({"obligations": _Unhashable()}, "obligations"),
         ],
     )
     def test_a_rule_refuses_what_would_never_run(

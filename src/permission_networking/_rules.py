@@ -268,6 +268,17 @@ def _named(_rule: Rule, attribute: attrs.Attribute[str], value: object) -> None:
 def _callable(_rule: Rule, attribute: attrs.Attribute[RuleCheck], value: object) -> None:
     if not callable(value):
         raise InvalidRequest(attribute.name, value, "expected a function of (rel, req, policy)")
+    try:
+        hash(value)
+    except TypeError:
+        # Policies are values: equal ones share their compiled plans, which
+        # needs their rules, and so their checks, to be hashable.
+        raise InvalidRequest(
+            attribute.name,
+            value,
+            "expected a hashable callable: a function, or an instance of a frozen "
+            "dataclass or attrs class",
+        ) from None
 
 
 def _callable_or_none(

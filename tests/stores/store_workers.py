@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import signal
 
+from datetime import UTC, datetime
 from multiprocessing.queues import Queue
 from multiprocessing.synchronize import Barrier
 from typing import Any
@@ -29,6 +30,16 @@ def perform_message(path: str, contact: str, start: Barrier, results: Queue[Any]
     with SQLiteStore(path) as store:
         start.wait(START_TIMEOUT)
         results.put(store.perform("ana", contact, "message").to_dict())
+
+
+def open_and_record(path: str, contact: str, start: Barrier, results: Queue[Any]) -> None:
+    """
+    Wait for the others, then open the file (new to all of them) and record one message.
+    """
+    start.wait(START_TIMEOUT)
+    with SQLiteStore(path) as store:
+        at = datetime(2026, 3, 2, tzinfo=UTC)
+        results.put(store.record(Interaction(contact, "ana", contact, "message", at)).version)
 
 
 def record_batch(

@@ -5,6 +5,8 @@ forget() on a SQLiteStore leaves no trace of the contact in any file of the data
 from __future__ import annotations
 
 import sqlite3
+import subprocess
+import sys
 
 from contextlib import closing
 from datetime import UTC, datetime, timedelta
@@ -131,3 +133,53 @@ def test_a_reader_that_holds_the_wal_is_reported(tmp_path: Path) -> None:
 
         assert 0 == store.forget(CONTACT)
         assert [] == traces(tmp_path)
+
+
+def test_a_writer_that_holds_the_lock_after_the_erasure_is_reported(tmp_path: Path) -> None:
+    """
+    When another connection starts writing before the file is rewritten, forget says so.
+    """
+    path = tmp_path / "ledger.db"
+    with SQLiteStore(path, timeout=0.05) as store:
+        fill(store)
+        with closing(sqlite3.connect(path, isolation_level=None)) as writer:
+            rewrite = store._after_forget
+
+            def interrupted() -> None:
+                writer.execute("BEGIN IMMEDIATE")
+                rewrite()
+
+            store._after_forget = interrupted  # type: ignore[method-assign]
+            with pytest.raises(StoreError, match="erasure is done"):
+                store.forget(CONTACT)
+            writer.execute("ROLLBACK")
+        del store._after_forget
+        assert [] == store.history("cy", CONTACT)
+
+        assert 0 == store.forget(CONTACT)
+        assert [] == traces(tmp_path)
+
+
+_STOPPED = """
+import os, sys
+from permission_networking.stores import SQLiteStore
+store = SQLiteStore(sys.argv[1])
+store._after_forget = lambda: os._exit(0)  # the process dies after the erasure's commit
+store.forget(sys.argv[2])
+"""
+
+
+def test_an_erasure_cut_short_by_a_crash_is_finished_by_the_next_opening(tmp_path: Path) -> None:
+    """
+    A process that dies between forget's commit and the file's rewrite leaves it to the next store.
+    """
+    path = tmp_path / "ledger.db"
+    with SQLiteStore(path, audit=True) as store:
+        fill(store)
+    subprocess.run([sys.executable, "-c", _STOPPED, str(path), CONTACT], check=True)  # noqa: S603
+    assert traces(tmp_path)
+
+    with SQLiteStore(path) as store:
+        assert store.relationship("ana", CONTACT).do_not_contact
+        assert [] == traces(tmp_path)
+        assert store.verify()

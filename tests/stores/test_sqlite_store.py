@@ -8,6 +8,7 @@ import json
 import os
 import pickle
 import sqlite3
+import threading
 
 from contextlib import closing
 from pathlib import Path
@@ -16,7 +17,7 @@ from typing import Any
 import pytest
 
 from permission_networking import Interaction, InvalidRequest, Relationship, replay
-from permission_networking.exceptions import SchemaVersionError, StoreError
+from permission_networking.exceptions import SchemaVersionError, StoreClosedError, StoreError
 from permission_networking.stores import SCHEMA_VERSION, SQLiteStore
 from permission_networking.stores._sqlite import APPLICATION_ID, _SQLiteTransaction
 from timeline import day
@@ -243,6 +244,88 @@ class TestConcurrency:
                 SQLiteStore(path, timeout=0.05)
 
             other.execute("ROLLBACK")
+
+    def test_opening_a_file_others_read_before_it_is_in_wal_mode_is_a_store_error(
+        self, path: Path
+    ) -> None:
+        """
+        A file in rollback-journal mode, read by another connection, cannot be set up in time.
+        """
+        SQLiteStore(path).close()
+        raw(path, "PRAGMA journal_mode = DELETE")
+        with closing(sqlite3.connect(path, isolation_level=None)) as reader:
+            reader.execute("BEGIN")
+            reader.execute("SELECT count(*) FROM pairs").fetchone()
+
+            with pytest.raises(StoreError, match="timeout"):
+                SQLiteStore(path, timeout=0.1)
+
+            reader.execute("ROLLBACK")
+        with SQLiteStore(path) as store:
+            assert "wal" == raw(path, "PRAGMA journal_mode")
+            assert [] == list(store.relationships())
+
+    def test_opening_waits_for_readers_to_switch_the_file_to_wal(self, path: Path) -> None:
+        """
+        Switching a file to WAL waits, within the timeout, for a reader to finish.
+        """
+        SQLiteStore(path).close()
+        raw(path, "PRAGMA journal_mode = DELETE")
+        reader = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        reader.execute("BEGIN")
+        reader.execute("SELECT count(*) FROM pairs").fetchone()
+        release = threading.Timer(0.3, lambda: reader.execute("ROLLBACK"))
+        release.start()
+        try:
+            with SQLiteStore(path, timeout=10) as store:
+                assert "wal" == raw(path, "PRAGMA journal_mode")
+                assert [] == list(store.relationships())
+        finally:
+            release.join()
+            reader.close()
+
+    @pytest.mark.parametrize("timeout", [3e6, float("inf")])
+    def test_a_timeout_longer_than_sqlite_counts_still_waits(
+        self, path: Path, timeout: float
+    ) -> None:
+        """
+        A timeout past SQLite's 24.8 days waits that long, not zero; infinity is accepted.
+        """
+        with SQLiteStore(path, timeout=timeout) as store:
+            other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+            other.execute("BEGIN IMMEDIATE")
+            release = threading.Timer(0.2, lambda: other.execute("COMMIT"))
+            release.start()
+            try:
+                store.record(make("a", "message", 1))
+            finally:
+                release.join()
+                other.close()
+            assert 1 == len(store.history("ana", BO))
+
+    def test_a_call_waiting_while_another_thread_closes_the_store_is_told_so(
+        self, path: Path
+    ) -> None:
+        """
+        A call that began before close but waits for the connection raises StoreClosedError.
+        """
+        store = SQLiteStore(path)
+        raised: list[BaseException] = []
+
+        def call() -> None:
+            try:
+                store.relationship("ana", BO)
+            except BaseException as e:  # noqa: BLE001
+                raised.append(e)
+
+        with store._lock:
+            waiting = threading.Thread(target=call)
+            waiting.start()
+            waiting.join(0.2)
+            store.close()
+        waiting.join()
+
+        assert [StoreClosedError] == [type(e) for e in raised]
 
     @pytest.mark.parametrize("sqlite_ends_it", ["no", "yes"])
     def test_a_failure_inside_a_call_changes_nothing(

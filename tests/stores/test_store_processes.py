@@ -40,6 +40,19 @@ def test_racing_processes_cannot_pass_the_limit_together(tmp_path: Path) -> None
         assert store.verify()
 
 
+def test_processes_opening_a_new_file_together_all_get_in(tmp_path: Path) -> None:
+    """
+    Four processes creating and opening one new file at once all record (several rounds).
+    """
+    for round_ in range(3):
+        path = tmp_path / f"ledger{round_}.db"
+        contacts = [f"c{n}@example.org" for n in range(4)]
+
+        assert [1] * 4 == race(store_workers.open_and_record, [(str(path), c) for c in contacts])
+        with SQLiteStore(path) as store:
+            assert sorted(contacts) == sorted(r.contact for r in store.relationships())
+
+
 @pytest.mark.parametrize("pairs", [2, 120])
 def test_overlapping_batches_lose_and_double_nothing(tmp_path: Path, pairs: int) -> None:
     """

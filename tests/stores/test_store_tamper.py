@@ -212,3 +212,17 @@ def test_a_memory_store_finds_a_changed_row() -> None:
     log[1] = attrs.evolve(log[1], body=log[1].body.replace("message", "pitch"))
 
     assert [(K.CHANGED, "ana", "b")] == found(store.verify())
+
+
+def test_each_of_two_removals_is_located_and_nothing_else_is_blamed(path: Path) -> None:
+    """
+    With the first and third rows removed, the row between them is the store's own.
+    """
+    tamper(path, ("DELETE FROM interactions WHERE id IN ('a', 'c')", ()))
+
+    verification = verify(path)
+
+    assert [ProblemKind.REMOVED, ProblemKind.REMOVED] == [p.kind for p in verification.problems]
+    assert {"an interaction before 'b' is missing", "an interaction before 'd' is missing"} == {
+        p.detail for p in verification.problems
+    }

@@ -566,7 +566,32 @@ def _follow(
     cursor = GENESIS
     while (found := take(by_prev.get(cursor, ()))) is not None:
         cursor = rows[found].hash
+    _fragments(rows, read, used, by_prev, report)
     return used
+
+
+def _fragments(
+    rows: Sequence[ChainRow],
+    read: Sequence[Interaction | None],
+    used: set[int],
+    by_prev: Mapping[str, list[int]],
+    report: Callable[[ProblemKind, str | None, str], None],
+) -> None:
+    # What is left between two removals: runs of linked rows that no end of
+    # the chain reaches, each beginning with a row whose content matches its
+    # hash. Each is the store's own, cut off by a removal before it, not
+    # inserted (a row of a run whose content does not match is then changed).
+    left = [index for index in range(len(rows)) if index not in used]
+    hashes = {rows[index].hash for index in left}
+    for start in left:
+        if start in used or rows[start].prev in hashes or read[start] is None:
+            continue
+        used.add(start)
+        cursor = rows[start].hash
+        while nexts := [index for index in by_prev.get(cursor, ()) if index not in used]:
+            used.add(nexts[0])
+            cursor = rows[nexts[0]].hash
+        report(ProblemKind.REMOVED, None, f"an interaction before {rows[start].id!r} is missing")
 
 
 @attrs.frozen
@@ -670,11 +695,20 @@ class BaseStore(abc.ABC):
         Remove what an erasure leaves behind outside the data (e.g. a write-ahead log).
         """
 
-    def _transaction(self, *, write: bool) -> AbstractContextManager[Transaction]:
+    def _open_or_fail(self) -> None:
+        """
+        Raise `StoreClosedError` once the store is closed.
+
+        A backend calls it again under its own lock, so that a call racing
+        `close` on another thread gets this error, not its driver's.
+        """
         if self._closed:
             raise StoreClosedError(
                 f"{type(self).__name__} is closed; open a new store to use it again"
             )
+
+    def _transaction(self, *, write: bool) -> AbstractContextManager[Transaction]:
+        self._open_or_fail()
         return self._begin(write=write)
 
     def _tombstone(self, tx: Transaction, contact: str) -> Tombstone | None:

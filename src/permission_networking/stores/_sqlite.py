@@ -10,6 +10,7 @@ import os
 import secrets
 import sqlite3
 import threading
+import time
 
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -135,7 +136,13 @@ def _tombstone(key: str, erased_at: str, erased: int) -> Tombstone:
     return Tombstone(key, datetime.fromisoformat(erased_at), erased)
 
 
+_MAX_WAIT: Final = (2**31 - 1) / 1000
+# The longest wait SQLite's busy timeout holds (a 32-bit count of milliseconds);
+# a longer timeout waits this long rather than overflow into no wait at all.
+
+
 def _open(path: str, timeout: float) -> tuple[sqlite3.Connection, bytes]:
+    timeout = min(timeout, _MAX_WAIT)
     try:
         conn = sqlite3.connect(path, timeout=timeout, isolation_level=None, check_same_thread=False)
     except sqlite3.Error as e:
@@ -148,7 +155,7 @@ def _open(path: str, timeout: float) -> tuple[sqlite3.Connection, bytes]:
 
 
 def _prepare(conn: sqlite3.Connection, path: str, timeout: float) -> bytes:
-    conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
+    conn.execute(f"PRAGMA busy_timeout = {int(min(timeout, _MAX_WAIT) * 1000)}")
     try:
         # Checked and created under the write lock, so two new processes cannot both create it.
         conn.execute("BEGIN IMMEDIATE")
@@ -175,6 +182,10 @@ def _prepare(conn: sqlite3.Connection, path: str, timeout: float) -> bytes:
             conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         key = _key(conn, path)
         conn.execute("COMMIT")
+    except sqlite3.OperationalError as e:
+        # COMMIT waits for readers of a file not yet in WAL mode.
+        conn.rollback()
+        raise _busy(path, e, timeout) from None
     except BaseException:
         conn.rollback()
         raise
@@ -182,9 +193,66 @@ def _prepare(conn: sqlite3.Connection, path: str, timeout: float) -> bytes:
     conn.execute("PRAGMA secure_delete = ON")
     conn.execute("PRAGMA synchronous = FULL")
     conn.execute("PRAGMA temp_store = MEMORY")
-    if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
-        conn.execute("PRAGMA journal_mode = WAL")
+    _to_wal(conn, path, timeout)
+    if conn.execute("SELECT 1 FROM meta WHERE name = 'vacuum_pending'").fetchone():
+        # A forget() committed, then stopped before it rewrote the file.
+        _vacuum(conn, path, waited=False)
     return key
+
+
+def _to_wal(conn: sqlite3.Connection, path: str, timeout: float) -> None:
+    # Switching to WAL needs the file to itself for a moment, and SQLite
+    # answers "locked" at once rather than wait when another connection is
+    # opening it too: wait here, as a busy timeout would.
+    deadline = time.monotonic() + timeout
+    pause = 0.001
+    while True:
+        try:
+            if conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal":
+                return
+            if conn.execute("PRAGMA journal_mode = WAL").fetchone()[0] == "wal":
+                return
+            error = sqlite3.OperationalError("database is locked")
+        except sqlite3.OperationalError as e:
+            error = e
+        if time.monotonic() >= deadline or not _is_busy(error):
+            raise _busy(path, error, timeout) from None
+        time.sleep(pause)
+        pause = min(pause * 2, 0.05)
+
+
+def _vacuum(conn: sqlite3.Connection, path: str, *, waited: bool) -> None:
+    """
+    Rewrite the file without free pages and empty the WAL, then clear the pending mark.
+
+    Raises:
+        StoreError: Another connection kept it from being done (when *waited*:
+            a caller's forget(); on opening, the mark stays for the next time).
+    """
+    try:
+        # VACUUM rewrites the file without free pages; the checkpoint then
+        # copies it back from the WAL and truncates the WAL to nothing.
+        conn.execute("VACUUM")
+        busy = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+        if not busy:
+            conn.execute("DELETE FROM meta WHERE name = 'vacuum_pending'")
+            busy = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+    except sqlite3.OperationalError as e:
+        if not waited:
+            return
+        raise StoreError(
+            path,
+            f"the erasure is done, but the file could not be rewritten ({e}), so it or its "
+            "write-ahead log may still hold the erased data; call forget() again when no other "
+            "connection is writing (opening the store again also finishes it)",
+        ) from None
+    if busy and waited:
+        raise StoreError(
+            path,
+            "the erasure is done, but other connections kept reading the database, "
+            "so the write-ahead log still holds old pages; close them and call "
+            "forget() again to truncate it",
+        )
 
 
 def _usable(path: str, version: int, application: int, tables: int) -> None:
@@ -212,9 +280,14 @@ def _key(conn: sqlite3.Connection, path: str) -> bytes:
         ) from None
 
 
+def _is_busy(error: sqlite3.OperationalError) -> bool:
+    message = str(error)
+    return "locked" in message or "busy" in message
+
+
 def _busy(path: str, error: sqlite3.OperationalError, timeout: float) -> StoreError:
     message = str(error)
-    if "locked" not in message and "busy" not in message:
+    if not _is_busy(error):
         # Not a lock: a read-only file or directory, a full disk, an I/O error.
         return StoreError(path, f"the database refused it ({message}); nothing was done")
     return StoreError(
@@ -312,6 +385,7 @@ class SQLiteStore(BaseStore):
     @override
     def _begin(self, *, write: bool) -> Iterator[Transaction]:
         with self._lock:
+            self._open_or_fail()
             conn = self._connection()
             try:
                 conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
@@ -330,18 +404,9 @@ class SQLiteStore(BaseStore):
     @override
     def _after_forget(self) -> None:
         with self._lock:
-            conn = self._connection()
-            # VACUUM rewrites the file without free pages; the checkpoint then
-            # copies it back from the WAL and truncates the WAL to nothing.
-            conn.execute("VACUUM")
-            busy = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
-        if busy:
-            raise StoreError(
-                self._path,
-                "the erasure is done, but other connections kept reading the database, "
-                "so the write-ahead log still holds old pages; close them and call "
-                "forget() again to truncate it",
-            )
+            if self.closed:
+                return  # closed by another thread meanwhile: the next opening finishes it
+            _vacuum(self._connection(), self._path, waited=True)
 
     @override
     def _release(self) -> None:
@@ -485,6 +550,11 @@ class _SQLiteTransaction:
         )
 
     def erase(self, contact: str, scrub: Callable[[Decision], Decision]) -> int:
+        # Marked in the erasure's own transaction, cleared once the file is
+        # rewritten: a store opened after a crash in between finishes it.
+        self._conn.execute(
+            "INSERT OR REPLACE INTO meta (name, value) VALUES ('vacuum_pending', '1')"
+        )
         erased = self._conn.execute(
             "DELETE FROM interactions WHERE contact = ?", (contact,)
         ).rowcount
