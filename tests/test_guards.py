@@ -225,15 +225,24 @@ class TestPitch:
     def test_a_sales_permission_older_than_express_consent_ttl_does_not(self, log: Log) -> None:
         """Past express_consent_ttl a sales permission no longer stands in for interest.
 
-        It still makes the contact opted in (a permission's state does not
-        depend on the policy), hence engaged.
+        Nor does it make the contact opted in, hence engaged, under that
+        policy: the decision's state and the rules that ask for engagement
+        see what the policy sees.
         """
         rel = log.inbound("opt_in_granted", 0, purpose="sales").add("disconnected", 1)
         monthly = Policy.etiquette(express_consent_ttl=timedelta(days=30))
 
         assert check(rel.relationship(), "pitch", at=day(29), policy=monthly).allowed
         decision = check(rel.relationship(), "pitch", at=day(30), policy=monthly)
-        assert ["no_interest"] == codes(decision)
+        assert ["not_engaged", "no_interest"] == codes(decision)
+        assert RelationshipState.STRANGER is decision.state
+        assert RelationshipState.OPTED_IN is rel.relationship().state_at(day(30))
+        for action in ("ask_favor", "request_meeting", "call"):
+            assert (
+                "not_engaged" in check(rel.relationship(), action, at=day(30), policy=monthly).codes
+            )
+        combined = check(rel.relationship(), "pitch", at=day(30), policy=monthly & Policy.casl())
+        assert RelationshipState.STRANGER is combined.state
 
     def test_interest_lapses(self) -> None:
         """An inquiry counts as interest for interest_ttl only."""
@@ -568,6 +577,30 @@ class TestTies:
             (("refusal", {}), ("shared_content", {}), "ask_favor", "recent_refusal"),
             (("opt_in_requested", {}), ("refusal", {}), "request_opt_in", "recently_declined"),
             (("opt_out", {"purpose": "sales"}), ("inquiry", {}), "pitch", "consent_withdrawn"),
+            (
+                ("opt_out", {"purpose": "sales"}),
+                ("opt_in_granted", {"purpose": "sales"}),
+                "pitch",
+                "consent_withdrawn",
+            ),
+            (
+                ("opt_out", {}),
+                ("opt_in_granted", {"purpose": "marketing"}),
+                "send_marketing",
+                "consent_withdrawn",
+            ),
+            (
+                ("complaint", {}),
+                ("opt_in_granted", {"purpose": "sales"}),
+                "pitch",
+                "do_not_contact",
+            ),
+            (
+                ("blocked", {}),
+                ("opt_in_granted", {"purpose": "sales"}),
+                "message",
+                "do_not_contact",
+            ),
         ],
     )
     def test_a_tie_protects_the_contact(
@@ -582,6 +615,23 @@ class TestTies:
             decision = check(pn.replay(log), action, at=day(40), policy=ETIQUETTE)
 
             assert code in decision.codes
+
+    @pytest.mark.parametrize("policy", [ETIQUETTE, policy_for("DE"), policy_for("US")])
+    def test_a_grant_at_the_instant_of_an_opt_out_is_void_everywhere(self, policy: Policy) -> None:
+        """The permission, the opt-out and every decision agree, in either order of the ids."""
+        granted = ("opt_in_granted", {"purpose": "sales", "evidence": pn.Evidence("written")})
+        for log in self.tied(("opt_out", {}), granted):
+            relationship = pn.replay(log)
+
+            assert () == relationship.permissions_at(day(4))
+            assert relationship.opted_out("sales", None, day(4))
+            assert RelationshipState.OPTED_IN is not relationship.state_at(day(4))
+            assert (
+                "consent_withdrawn" in check(relationship, "pitch", at=day(4), policy=policy).codes
+            )
+        later = engaged().inbound("opt_out", 3)
+        later.inbound("opt_in_granted", 3.5, purpose="sales", evidence=pn.Evidence("written"))
+        assert check(later.relationship(), "pitch", at=day(4), policy=policy)
 
 
 class TestDecision:
@@ -716,6 +766,16 @@ class TestDecision:
             check(connected.relationship(), action, **args)  # type: ignore[arg-type]
 
         assert field == e.value.field
+
+    def test_an_action_is_refused_whatever_was_decided_before(self, connected: Log) -> None:
+        """A tuple is no action, even one shaped like a request decided before on the policy."""
+        policy = Policy.etiquette()
+        check(connected.relationship(), "pitch", purpose="sales", policy=policy)
+
+        with pytest.raises(InvalidRequest) as e:
+            check(connected.relationship(), ("pitch", None, "sales", None), policy=policy)  # type: ignore[arg-type]
+
+        assert "action" == e.value.field
 
     @pytest.mark.parametrize(
         ("kw", "field"),

@@ -8,6 +8,7 @@ import json
 
 from datetime import UTC, datetime, timedelta, timezone
 from types import MappingProxyType
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -26,6 +27,7 @@ from permission_networking import (
     Purpose,
     Relationship,
     RelationshipState,
+    check,
     replay,
 )
 from timeline import DAY0, Log, day
@@ -156,6 +158,18 @@ class TestStates:
         assert "engagement_ttl" == e.value.field
         with pytest.raises(InvalidRequest):
             Policy.etiquette(engagement_ttl=ttl)
+
+    def test_express_consent_ttl_ends_what_a_permission_does_for_the_state(self, log: Log) -> None:
+        """Given express_consent_ttl, a permission counts for the state that long after its grant."""
+        rel = log.inbound("opt_in_granted", 0, purpose="marketing").relationship()
+        month = timedelta(days=30)
+
+        assert S.OPTED_IN is rel.state_at(day(29), express_consent_ttl=month)
+        assert S.CONNECTED is rel.state_at(day(400), express_consent_ttl=month)
+        assert S.OPTED_IN is rel.state_at(day(400))
+        with pytest.raises(InvalidRequest) as e:
+            rel.state_at(day(1), express_consent_ttl=timedelta(days=-1))
+        assert "express_consent_ttl" == e.value.field
 
     @pytest.mark.parametrize("purpose", ["", 1, ["sales"], "s\ud800"])
     def test_permissions_at_refuses_what_is_not_a_purpose(self, log: Log, purpose: object) -> None:
@@ -630,6 +644,36 @@ class TestFieldsAreChecked:
         """Relationship(...) checks its fields as from_dict does."""
         with pytest.raises(InvalidInteraction):
             Relationship(**{"sender": "ana", "contact": "bo", **fields})  # type: ignore[arg-type]
+
+    def test_times_given_in_a_zone_are_kept_in_utc(self) -> None:
+        """A hand-built relationship decides as its round trip does, across a DST change."""
+        new_york = ZoneInfo("America/New_York")
+        connected = datetime(2026, 3, 1, 9, 30, tzinfo=new_york)
+        rel = Relationship(
+            sender="ana",
+            contact="bo",
+            connected_at=connected,
+            connection_at=connected,
+            engaged_at=connected,
+            last_inbound_at=connected,
+            gives=1,
+        )
+        at = datetime(2026, 3, 15, 14, 0, tzinfo=UTC)  # cooling off ends 14:30 UTC
+
+        assert UTC is rel.connected_at.tzinfo  # type: ignore[union-attr]
+        assert connected == rel.connected_at
+        decision = check(rel, "ask_favor", at=at, policy=Policy.etiquette())
+        assert decision == check(Relationship.from_dict(rel.to_dict()), "ask_favor", at=at)
+        assert ("cooling_off",) == decision.codes
+        assert datetime(2026, 3, 15, 14, 30, tzinfo=UTC) == decision.retry_at
+
+    def test_a_time_that_leaves_the_calendar_in_utc_is_refused(self) -> None:
+        """An aware time that falls before year 1 in UTC raises InvalidInteraction naming it."""
+        early = datetime(1, 1, 1, tzinfo=timezone(timedelta(hours=5)))
+
+        with pytest.raises(InvalidInteraction) as e:
+            Relationship(sender="ana", contact="bo", as_of=early)
+        assert "as_of" == e.value.field
 
     @pytest.mark.parametrize("data", [None, "bo", 5])
     def test_from_dict_refuses_what_is_not_a_mapping(self, data: object) -> None:

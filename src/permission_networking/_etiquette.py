@@ -186,8 +186,11 @@ def _unanswered(rel: Relationship, req: Request, policy: Policy) -> Sequence[Rea
     return _NONE
 
 
-def _engaged(rel: Relationship, at: datetime, ttl: Duration) -> bool:
-    # state_at(at) is engaged or opted in: the engagement window is looked at
+def _engaged(
+    rel: Relationship, at: datetime, ttl: Duration, consent_ttl: Duration | None = None
+) -> bool:
+    # state_at(at) is engaged or opted in (by a permission younger than the
+    # policy's express_consent_ttl): the engagement window is looked at
     # first, because it needs no walk over the permissions.
     connected = rel.connected_at
     engaged = rel.engaged_at
@@ -198,11 +201,14 @@ def _engaged(rel: Relationship, at: datetime, ttl: Duration) -> bool:
             cools = END  # the span ends at the last instant a datetime holds
         if at < cools:
             return True
-    return bool(rel.permissions) and rel.state_at(at, engagement_ttl=ttl) is _OPTED_IN
+    return (
+        bool(rel.permissions)
+        and rel.state_at(at, engagement_ttl=ttl, express_consent_ttl=consent_ttl) is _OPTED_IN
+    )
 
 
 def _not_engaged(rel: Relationship, req: Request, policy: Policy, rule: str) -> Reason | None:
-    if _engaged(rel, req.at, policy.engagement_ttl):
+    if _engaged(rel, req.at, policy.engagement_ttl, policy.express_consent_ttl):
         return None
     return make_reason(
         _NOT_ENGAGED,
@@ -212,7 +218,7 @@ def _not_engaged(rel: Relationship, req: Request, policy: Policy, rule: str) -> 
 
 
 @denied_when(
-    Deny(_NOT_ENGAGED, "not _engaged(rel, at, policy.engagement_ttl)"),
+    Deny(_NOT_ENGAGED, "not _engaged(rel, at, policy.engagement_ttl, policy.express_consent_ttl)"),
     Deny(_COOLING_OFF, "_until(rel.connected_at, policy.cooling_off, at) is not None"),
     Deny(_RECIPROCITY, "rel.gives <= rel.asks"),
 )
@@ -390,7 +396,7 @@ def _opted_out_since_interest(
 
 
 @denied_when(
-    Deny(_NOT_ENGAGED, "not _engaged(rel, at, policy.engagement_ttl)"),
+    Deny(_NOT_ENGAGED, "not _engaged(rel, at, policy.engagement_ttl, policy.express_consent_ttl)"),
     Deny(_NO_INTEREST, "not within(rel.interest_at, at, policy.interest_ttl)"),
     Deny(
         _CONSENT_WITHDRAWN,
@@ -438,7 +444,7 @@ def _opt_in_declined_until(rel: Relationship, at: datetime, backoff: Duration) -
 
 
 @denied_when(
-    Deny(_NOT_ENGAGED, "not _engaged(rel, at, policy.engagement_ttl)"),
+    Deny(_NOT_ENGAGED, "not _engaged(rel, at, policy.engagement_ttl, policy.express_consent_ttl)"),
     Deny(_NO_INTEREST, "not within(rel.interest_at, at, policy.interest_ttl)"),
     Deny(_REQUEST_PENDING, "_opt_in_pending_until(rel, at, policy.request_ttl) is not None"),
     Deny(_RECENTLY_DECLINED, "_opt_in_declined_until(rel, at, policy.opt_in_backoff) is not None"),
@@ -679,7 +685,7 @@ def _marketing_obligations(rel: Relationship, req: Request, policy: Policy) -> S
     Deny(
         _NOT_ENGAGED,
         "not within(rel.meeting_requested_at, at, policy.engagement_ttl)"
-        " and not _engaged(rel, at, policy.engagement_ttl)",
+        " and not _engaged(rel, at, policy.engagement_ttl, policy.express_consent_ttl)",
     )
 )
 def _meeting(rel: Relationship, req: Request, policy: Policy) -> Sequence[Reason]:

@@ -409,13 +409,20 @@ def _fill(  # noqa: PLR0913, PLR0917
         if retry_at is None or until > retry_at:
             retry_at = until
     at = request.at
-    ttl = policy.engagement_ttl
-    state = relationship.state_at(at, engagement_ttl=ttl)
+    ttl, consent = policy.engagement_ttl, policy.express_consent_ttl
+    state = relationship.state_at(at, engagement_ttl=ttl, express_consent_ttl=consent)
     for part in policy.parts:
-        # Parts that disagree on how long engagement lasts: the state is the
-        # lowest any part sees, as the rules that deny on it do.
-        if part.engagement_ttl != ttl:
-            state = min(state, relationship.state_at(at, engagement_ttl=part.engagement_ttl))
+        # Parts that disagree on how long engagement or consent lasts: the
+        # state is the lowest any part sees, as the rules that deny on it do.
+        if part.engagement_ttl != ttl or part.express_consent_ttl != consent:
+            state = min(
+                state,
+                relationship.state_at(
+                    at,
+                    engagement_ttl=part.engagement_ttl,
+                    express_consent_ttl=part.express_consent_ttl,
+                ),
+            )
     fill_decision(
         decision,
         request.action,
@@ -649,7 +656,7 @@ def check(  # noqa: PLR0913
         prepared, passes, purp, grp, obligations = policy._guards[  # noqa: SLF001
             action
             if channel is None and purpose is None and group is None
-            else (action, channel, purpose, group)
+            else (_MORE, action, channel, purpose, group)
         ]
     except (KeyError, TypeError, AttributeError):
         prepared, passes, purp, grp, obligations = _prepared(
@@ -680,6 +687,10 @@ and the parts of it that every check reads.
 """
 
 _ENTRIES_MAX = 4096
+
+_MORE: Final = object()
+# Heads the cache key of a request with more than its action, so that no
+# action given (a tuple, say, which is refused) can be mistaken for one.
 
 
 def _prepared(
@@ -721,7 +732,7 @@ def _prepared(
     key = (
         action
         if channel is None and purpose is None and group is None
-        else (action, channel, purpose, group)
+        else (_MORE, action, channel, purpose, group)
     )
     cache[key] = entry
     return entry
@@ -778,7 +789,7 @@ def prepare(request: Request, policy: Policy, *, named: bool = True) -> Prepared
     key = (
         request.action
         if channel is None and request.purpose is None and (request.group is None)
-        else (request.action, channel, request.purpose, request.group)
+        else (_MORE, request.action, channel, request.purpose, request.group)
     )
     try:
         entry = policy._guards.get(key)  # noqa: SLF001

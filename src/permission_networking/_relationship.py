@@ -13,7 +13,7 @@ from typing import Any, Final, Self, cast
 import attrs
 
 from ._machine import kinds_where
-from ._time import Duration, Instant, format_instant, span_problem, within
+from ._time import Duration, Instant, format_instant, shift, span_problem, within
 from ._values import (
     COMMERCIAL_PURPOSES,
     Basis,
@@ -195,7 +195,8 @@ class Relationship:
         introduced_at: The last introduction since the connection began.
         introducer: Who made the last introduction that named one.
         referral_available: Whether an introduction with an introducer has
-            not yet been followed by an electronic commercial message.
+            not yet been followed by an electronic commercial message, nor
+            by a disconnect or a block.
         connection_requested_at: The sender's connection request still open.
         inbound_request_at: The contact's connection request still open.
         declined_at: When the contact last declined a connection request.
@@ -256,6 +257,10 @@ class Relationship:
         # they checked themselves.
         for name, value in zip(_FIELD_NAMES, _fields(self), strict=True):
             _check_field(name, value)
+            if name in _TIME_FIELDS and value is not None and value.tzinfo is not UTC:
+                # Kept in UTC, as the fold keeps them: a span added to a time
+                # in a zone with daylight saving would move by its wall clock.
+                object.__setattr__(self, name, instant_value(name, value))
         _check_items("permissions", self.permissions, Permission)
         _check_items("opt_outs", self.opt_outs, OptOut)
         _check_groups(self.groups_introduced)
@@ -270,30 +275,48 @@ class Relationship:
         return self.state_at(self.as_of)
 
     def state_at(
-        self, at: Instant, *, engagement_ttl: Duration = DEFAULT_ENGAGEMENT_TTL
+        self,
+        at: Instant,
+        *,
+        engagement_ttl: Duration = DEFAULT_ENGAGEMENT_TTL,
+        express_consent_ttl: Duration | None = None,
     ) -> RelationshipState:
         """
         Return the state at *at*: engagement goes cold, permissions expire.
 
-        Engagement counts for *engagement_ttl* after the last signal; guards
-        pass their policy's. *at* is an aware `datetime` or an ISO 8601
-        string with an offset.
+        Engagement counts for *engagement_ttl* after the last signal, and an
+        express permission, when *express_consent_ttl* is given, for that
+        long after it was granted; guards pass their policy's. *at* is an
+        aware `datetime` or an ISO 8601 string with an offset.
 
         >>> Relationship(sender="ana", contact="bo").state_at("2026-01-01T00:00:00Z")
         <RelationshipState.STRANGER: 'stranger'>
 
         Raises:
-            InvalidRequest: *at* is naive or not a time, or *engagement_ttl*
-                is not a span of time.
+            InvalidRequest: *at* is naive or not a time, or a TTL is not a
+                span of time.
         """
         if type(at) is not datetime or at.tzinfo is None:
             at = query_at(at)
-        if engagement_ttl is not DEFAULT_ENGAGEMENT_TTL:
-            problem = span_problem(engagement_ttl)
-            if problem is not None:
-                raise InvalidRequest("engagement_ttl", engagement_ttl, problem)
+        for name, span in (
+            ("engagement_ttl", engagement_ttl),
+            ("express_consent_ttl", express_consent_ttl),
+        ):
+            if span is not DEFAULT_ENGAGEMENT_TTL and (
+                span is not None or name == "engagement_ttl"
+            ):
+                problem = span_problem(span)
+                if problem is not None:
+                    raise InvalidRequest(name, span, problem)
         for permission in self.permissions:
-            if permission.purpose in COMMERCIAL_PURPOSES and permission.is_active(at):
+            if (
+                permission.purpose in COMMERCIAL_PURPOSES
+                and permission.is_active(at)
+                and (
+                    express_consent_ttl is None
+                    or at < shift(permission.granted_at, express_consent_ttl)
+                )
+            ):
                 return _OPTED_IN
         connected_at = self.connected_at
         if connected_at is None or connected_at > at:
@@ -646,6 +669,9 @@ class _Fold:
         self.connection_at = None
         self.engaged_at = None
         self.introduced_at = None
+        # A removed connection ends what the introduction allowed, CASL's
+        # referral exemption included.
+        self.referral_available = False
         self.connection_requested_at = None
         self.inbound_request_at = None
         self.meeting_requested_at = None
@@ -766,6 +792,15 @@ def _on_opt_in_granted(fold: _Fold, i: Interaction) -> None:
     channel = _consent_channel(i.channel)
     expires = i.metadata.get("expires_at")
     key = (i.purpose, channel, i.group)
+    # An opt-out (a block, a complaint) at the same instant is not before
+    # this grant, whichever of the two ids sorts first: read protectively,
+    # it stands, withdrawing what it covers and clearing nothing, as it
+    # would had it come after.
+    ties: list[OptOut] = []
+    for out in reversed(fold.outs):
+        if out.at != i.at:
+            break
+        ties.append(out)
     fold.perms.pop(key, None)
     fold.perms[key] = Permission(
         purpose=i.purpose,
@@ -774,11 +809,13 @@ def _on_opt_in_granted(fold: _Fold, i: Interaction) -> None:
         grantor=i.contact,
         granted_at=i.at,
         expires_at=None if expires is None else instant_value("metadata.expires_at", expires),
+        withdrawn_at=i.at if any(out.covers(i.purpose, channel) for out in ties) else None,
         group=i.group,
         source=i.id,
         evidence=i.evidence,
     )
-    fold.do_not_contact = False
+    if not ties:
+        fold.do_not_contact = False
     if channel is None:
         fold.bounced.clear()
 

@@ -312,6 +312,16 @@ class TestReferral:
         assert decision.allowed
         assert "name_referrer" in decision.obligations
 
+    @pytest.mark.parametrize("ended_by", ["disconnected", "blocked"])
+    def test_a_removed_connection_ends_the_exemption(self, ended_by: str) -> None:
+        """After a disconnect or a block the introduction no longer grounds a message."""
+        rel = referral(Log()).add(ended_by, 1).relationship()
+
+        decision = check(rel, "pitch", at=day(2), channel="email", policy=CASL)
+
+        assert not decision.allowed
+        assert "name_referrer" not in decision.obligations
+
     def test_an_introduction_without_introducer_is_no_referral(self) -> None:
         """An introduction that names nobody gives no referral exemption."""
         rel = Log().add("introduced", 0).relationship()

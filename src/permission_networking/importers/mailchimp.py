@@ -65,8 +65,11 @@ def read_mailchimp_export(*paths: StrPath, sender: str) -> list[Interaction]:
     * ``OPTIN_TIME`` gives an ``opt_in_granted`` then (evidence method
       ``web_form``, source ``OPTIN_IP``), and a ``CONFIRM_TIME`` as well an
       ``opt_in_confirmed`` then (method ``double_opt_in``, source
-      ``CONFIRM_IP``); a ``CONFIRM_TIME`` alone gives the ``opt_in_granted``
-      at that time with method ``import``;
+      ``CONFIRM_IP``), unless it is the ``OPTIN_TIME`` itself (a
+      confirmation at that instant confirms nothing: no double opt-in took
+      place); a
+      ``CONFIRM_TIME`` alone gives the ``opt_in_granted`` at that time with
+      method ``import``;
     * ``UNSUB_TIME`` gives an ``opt_out`` of marketing on every channel;
     * ``CLEAN_TIME`` gives a ``bounced`` on ``email``;
     * ``TIMEZONE`` (when it is an IANA name) and ``CC``/``REGION`` (as the
@@ -208,7 +211,11 @@ def _member(table: Table, row: Row, email_column: str, sender: str) -> list[Inte
     if optin is not None:
         evidence = Evidence("web_form", optin, source=row.get("optin_ip") or None)
         found.append(_make(InteractionKind.OPT_IN_GRANTED, optin, evidence=evidence, **consent))
-        if confirm is not None:
+        if confirm is not None and confirm != optin:
+            # A confirmation at the opt-in's own instant confirmed nothing
+            # after it (no double opt-in took place), and would confirm it
+            # or not by which of the two ids sorts first. One dated before
+            # is kept as written; the fold applies it first, to nothing.
             evidence = Evidence("double_opt_in", confirm, source=row.get("confirm_ip") or None)
             found.append(
                 _make(InteractionKind.OPT_IN_CONFIRMED, confirm, evidence=evidence, **consent)
