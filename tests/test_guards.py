@@ -12,6 +12,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import attrs
 import pytest
 
 from dateutil.relativedelta import relativedelta
@@ -692,6 +693,18 @@ class TestDecision:
         assert decision == Decision.from_dict(json.loads(json.dumps(decision.to_dict())))
         assert not bool(decision)
         assert decision.decision_id is None
+
+    def test_a_decision_built_with_enums_keeps_their_values(self, connected: Log) -> None:
+        """Built by hand with enum members for its texts, a decision equals and round-trips as one with strings."""
+        decision = check(connected.relationship(), "send_marketing", at=day(1))
+        with_enums = attrs.evolve(decision, channel=pn.Channel.EMAIL, purpose=pn.Purpose.MARKETING)
+
+        assert decision == with_enums
+        assert type(with_enums.channel) is str
+        assert with_enums == Decision.from_dict(json.loads(json.dumps(with_enums.to_dict())))
+        with pytest.raises(InvalidInteraction) as raised:
+            attrs.evolve(decision, policy=None)  # type: ignore[arg-type]
+        assert "policy" == raised.value.field
 
     @pytest.mark.parametrize(
         ("change", "field"),

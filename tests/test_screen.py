@@ -93,11 +93,28 @@ def test_a_contact_that_comes_again_keeps_its_first_denial_counted_once() -> Non
     assert 1 == len(result)
 
 
-def test_an_allowed_contact_is_listed_each_time_it_comes() -> None:
-    """Finding repeated allowed contacts is left to the caller, as the docstring says."""
+def test_an_allowed_contact_is_listed_once_however_often_it_comes() -> None:
+    """A contact that comes again, allowed each time, is listed once."""
     engaged = Log(contact="bo").inbound("connection_accepted", 0).relationship()
 
-    assert ("bo", "bo") == screen([engaged, engaged], "message", at=day(2)).allowed
+    result = screen([engaged, engaged], "message", at=day(2))
+
+    assert ("bo",) == result.allowed
+    assert 1 == len(result)
+
+
+def test_a_contact_denied_once_is_not_allowed() -> None:
+    """One sender's block is not outweighed by another sender's connection: the denial wins."""
+    blocked = Log(contact="bo").inbound("message", 0).inbound("blocked", 1).relationship()
+    connected = Log(sender="cy", contact="bo").inbound("connection_accepted", 0).relationship()
+
+    for audience in ([blocked, connected], [connected, blocked]):
+        result = screen(audience, "message", at=day(2))
+
+        assert () == result.allowed
+        assert ["bo"] == list(result.denied)
+        assert {"do_not_contact": 1, "not_connected": 1} == dict(result.counts)
+        assert 1 == len(result)
 
 
 @pytest.mark.parametrize("travelled", [False, True])

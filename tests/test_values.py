@@ -4,6 +4,7 @@ Tests for the vocabulary and the values: enums, Interaction, Evidence, Permissio
 
 from __future__ import annotations
 
+import enum
 import json
 import pickle
 
@@ -350,6 +351,32 @@ class TestEvidenceAndPermission:
         )  # fmt: skip
 
         assert p == Permission.from_dict(json.loads(json.dumps(p.to_dict())))
+
+    @pytest.mark.parametrize("field", ["purpose", "grantor", "group", "source"])
+    def test_permission_from_dict_refuses_a_lone_surrogate(self, field: str) -> None:
+        """Text that cannot be written as UTF-8 is refused as the constructor refuses it."""
+        t = datetime(2026, 1, 1, tzinfo=UTC)
+        p = Permission(purpose="marketing", channel=None, basis=Basis.EXPRESS, grantor="bo",
+                       granted_at=t, group="g", source="i1")  # fmt: skip
+        data = p.to_dict() | {field: "x\ud800"}
+
+        with pytest.raises(InvalidInteraction):
+            Permission.from_dict(data)
+        with pytest.raises(InvalidInteraction):
+            Permission.from_dict(p.to_dict() | {"evidence": {"method": "web\ud800",
+                                 "captured_at": None, "text": None, "source": None}})  # fmt: skip
+
+    def test_a_purpose_from_an_enum_of_ones_own_is_its_value(self) -> None:
+        """A member of an integrator's (str, Enum) is kept as the string it holds."""
+
+        class Newsletter(str, enum.Enum):  # noqa: UP042 (the old style is the point)
+            WEEKLY = "weekly-newsletter"
+
+        i = make("opt_in_granted", purpose=Newsletter.WEEKLY)
+
+        assert "weekly-newsletter" == i.purpose
+        assert type(i.purpose) is str
+        assert i == Interaction.from_dict(json.loads(json.dumps(i.to_dict())))
 
 
 class TestConstructorsTakeStrings:

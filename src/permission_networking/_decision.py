@@ -8,7 +8,7 @@ import enum
 
 from collections.abc import Iterable, Mapping
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Self
+from typing import TYPE_CHECKING, Any, Final, Self
 
 import attrs
 
@@ -197,7 +197,19 @@ def _to_reasons(value: Iterable[Reason]) -> tuple[Reason, ...]:
 
 
 def _to_strings(value: Iterable[str]) -> tuple[str, ...]:
-    return tuple(value)
+    return tuple(_plain("obligations", item) for item in value)
+
+
+def _plain(field: str, value: object) -> str:
+    # A string as a decision keeps it: plain, so that an enum member given
+    # for a channel or purpose equals, hashes and round-trips as its value.
+    if not isinstance(value, str):
+        raise InvalidInteraction(field, value, "expected a string")
+    return value if type(value) is str else str.__str__(value)
+
+
+_TEXTS: Final = ("policy", "decision_id", "sender", "contact", "channel", "purpose", "group")
+# The decision's text fields (all but policy may be None), kept plain strings.
 
 
 class _Pending:
@@ -264,6 +276,15 @@ class Decision(_Pending):
     channel: str | None = None
     purpose: str | None = None
     group: str | None = None
+
+    def __attrs_post_init__(self) -> None:
+        # Built by hand (the guards set the slots themselves, with plain
+        # strings): an enum member given for a channel or purpose is kept as
+        # its value, so that equal decisions hash alike and round-trip.
+        for name in _TEXTS:
+            value = getattr(self, name)
+            if value is not None or name == "policy":
+                object.__setattr__(self, name, _plain(name, value))
 
     def __bool__(self) -> bool:
         return self.allowed

@@ -17,7 +17,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING
 
 from ._decision import Decision
-from ._screen import Screening, screen
+from ._screen import Screening, once, screen
 from ._values import check_iterable
 from .exceptions import InvalidRequest
 
@@ -111,9 +111,10 @@ def merge_screenings(screenings: Iterable[Screening]) -> Screening:
 
     Given in partition order, the result equals what `screen` returns for
     the partitions' relationships one after another: the allowed contacts
-    in that order, the denied ones in the order each was first denied (a
-    contact denied again keeps its first decision, counted once, as in
-    `screen`), and the counts added up.
+    in that order, each once and none that a partition denied, the denied
+    ones in the order each was first denied (a contact denied again keeps
+    its first decision, counted once, as in `screen`), and the counts added
+    up.
 
     Args:
         screenings: The partitions' screenings, in partition order, e.g. the
@@ -161,7 +162,7 @@ def merge_screenings(screenings: Iterable[Screening]) -> Screening:
     return Screening(
         first.action,
         first.at,
-        tuple(allowed),
+        once(allowed, denied),
         MappingProxyType(denied),
         MappingProxyType(counts),
     )

@@ -108,11 +108,10 @@ def screen(  # noqa: PLR0913
     `Screening.denied`; until then the screening holds its relationship.
 
     An audience holds each contact once, as one sender's relationships do.
-    A contact that comes again keeps its first denial, counted once; an
-    allowed one is listed each time it comes, since finding repeats would
-    cost every screening a set of its allowed contacts (most of its time).
-    Screen several senders' audiences apart, and deduplicate an audience
-    that may repeat a contact; `Store.screen` does.
+    Should a contact come again (the same relationship twice, or several
+    senders' relationships with one contact), it is listed once: allowed
+    only when every time it came it was allowed, else denied with its first
+    denial, counted once. Screen several senders' audiences apart.
 
     Args:
         relationships: The audience, consumed once.
@@ -176,10 +175,21 @@ def screen(  # noqa: PLR0913
     return Screening(
         request.action,
         at,
-        tuple(allowed),
+        once(allowed, denied),
         _Denied(denied, request, policy, named=named),
         MappingProxyType(_counts(tally)),
     )
+
+
+def once(allowed: list[str], denied: Mapping[str, object]) -> tuple[str, ...]:
+    """
+    Return *allowed* with each contact once, and none that is *denied*: a denial wins.
+    """
+    seen = set(allowed)
+    both = {contact for contact in denied if contact in seen} if denied else set()
+    if not both and len(seen) == len(allowed):
+        return tuple(allowed)  # the usual audience: nothing came twice
+    return tuple(dict.fromkeys(contact for contact in allowed if contact not in both))
 
 
 def overrule(screening: Screening, decisions: Mapping[str, Decision]) -> Screening:

@@ -300,6 +300,10 @@ def purpose_value(field: str, value: object) -> PurposeLike:
     """
     if not isinstance(value, str) or not value:
         raise InvalidInteraction(field, value, "a purpose is a non-empty string")
+    if type(value) is not str and type(value) is not Purpose:
+        # A str subclass, such as a member of an integrator's own (str, Enum),
+        # is kept as the plain string it holds: its str() may be its name.
+        value = str.__str__(value)
     if not encodable(value):
         raise InvalidInteraction(field, value, "not text: it holds a lone surrogate")
     try:
@@ -977,9 +981,14 @@ def _written_time(value: object) -> datetime | None:
     return instant
 
 
+def _written_string(value: object) -> bool:
+    # A non-empty str that can be written as UTF-8 (no lone surrogate).
+    return type(value) is str and bool(value) and encodable(value)
+
+
 def _written_text(value: object) -> str | None:
-    if value is None or (type(value) is str and value):
-        return value
+    if value is None or _written_string(value):
+        return value  # type: ignore[return-value]
     raise _NotWritten
 
 
@@ -989,7 +998,7 @@ def _written_evidence(data: object) -> Evidence | None:
     if type(data) is not dict or data.keys() != _EVIDENCE_KEYS:
         raise _NotWritten
     method = data["method"]
-    if type(method) is not str or not method:
+    if not _written_string(method):
         raise _NotWritten
     evidence = _new(Evidence)
     for set_field, value in zip(
@@ -1015,7 +1024,7 @@ def _written_permission(data: object) -> Permission | None:
     try:
         written = data["purpose"]
         grantor = data["grantor"]
-        if type(written) is not str or not written or type(grantor) is not str or not grantor:
+        if not _written_string(written) or not _written_string(grantor):
             return None
         channel = data["channel"]
         values = (

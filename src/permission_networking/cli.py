@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import csv
+import io
 import json
 import os
 import sqlite3
@@ -147,7 +148,10 @@ def _when(at: datetime) -> str:
 
 
 def _print_json(data: object) -> None:
-    print(json.dumps(data, indent=2, ensure_ascii=False))
+    # Readable UTF-8 where the output takes it, escapes elsewhere (a Windows
+    # console or file in cp1252, say): valid JSON either way.
+    encoding = (getattr(sys.stdout, "encoding", None) or "").lower().replace("-", "")
+    print(json.dumps(data, indent=2, ensure_ascii=encoding != "utf8"))
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
@@ -254,6 +258,7 @@ def _summary(decision: Decision) -> str:
 
 def _cmd_check(args: argparse.Namespace) -> int:
     decision = _decide(args)
+    args.outcome = 0 if decision.allowed else 1
     if args.json:
         _print_json(decision.to_dict())
     else:
@@ -354,6 +359,7 @@ def _cmd_diagram(args: argparse.Namespace) -> int:
 def _cmd_verify(args: argparse.Namespace) -> int:
     with _store(args) as store:
         verification = store.verify()
+    args.outcome = 0 if verification.ok else 1
     if args.json:
         _print_json(verification.to_dict())
     elif verification.ok:
@@ -694,22 +700,23 @@ def main(argv: list[str] | None = None) -> int:
     """
     Run the command line with *argv* (None: ``sys.argv[1:]``) and return the exit status.
     """
+    _attach_streams()
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
     except SystemExit as stop:
+        _flush()
         return stop.code if isinstance(stop.code, int) else 2
+    code: int | None = None
     try:
-        code: int = args.run(args)
+        code = args.run(args)
+        if not _flush():
+            return code
     except BrokenPipeError:
-        # The reader went away (`| head`): nothing left to say to anyone.
-        with contextlib.suppress(OSError, ValueError):
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            try:
-                os.dup2(devnull, sys.stdout.fileno())
-            finally:
-                os.close(devnull)
-        code = 0
+        # The reader went away (`| head`): nothing left to say to anyone, but
+        # the status still tells what was decided (a denial, problems found).
+        _silence_stdout()
+        code = code if code is not None else getattr(args, "outcome", 0)
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr)
         code = 130
@@ -717,6 +724,45 @@ def main(argv: list[str] | None = None) -> int:
         code = _fail(str(error))
     except OSError as error:
         code = _fail(_os_message(error))
+    except MemoryError:
+        code = _fail("out of memory: the input is too large to read at once")
     except (PermissionNetworkingError, ValueError, sqlite3.Error) as error:
         code = _fail(str(error).splitlines()[0] if str(error) else type(error).__name__)
     return code
+
+
+def _attach_streams() -> None:
+    # A stream closed by the caller (`>&-`) is None: write into nothing instead.
+    # One that cannot encode a character (a cp1252 console) escapes it instead
+    # of failing half way through a table.
+    for name in ("stdout", "stderr"):
+        stream = getattr(sys, name)
+        if stream is None:
+            setattr(sys, name, Path(os.devnull).open("w", encoding="utf-8"))  # noqa: SIM115
+        elif isinstance(stream, io.TextIOWrapper):
+            with contextlib.suppress(ValueError):
+                stream.reconfigure(errors="backslashreplace")
+
+
+def _flush() -> bool:
+    # Flush now, while a reader that went away can still be answered quietly;
+    # False when it had.
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        _silence_stdout()
+        return False
+    except ValueError:
+        return True  # already closed by the command's caller
+    return True
+
+
+def _silence_stdout() -> None:
+    # What is still buffered for a reader that went away goes nowhere, so the
+    # interpreter's own flush at exit finds nothing to complain about.
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(devnull, sys.stdout.fileno())
+        finally:
+            os.close(devnull)

@@ -8,7 +8,7 @@ working for code that does not know this library.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 
 if TYPE_CHECKING:
@@ -43,7 +43,27 @@ def shown(value: object) -> str:
 class PermissionNetworkingError(Exception):
     """
     The base class of every error this library raises on purpose.
+
+    Each pickles with its attributes (its constructor's arguments are kept),
+    so that one raised in a worker process reaches the caller as it was.
     """
+
+    _made_with: tuple[Any, ...] = ()
+    _made_with_keywords: tuple[tuple[str, Any], ...] = ()
+
+    def __reduce__(self) -> str | tuple[Any, ...]:
+        if not self._made_with:
+            return super().__reduce__()
+        return (_remake, (type(self), self._made_with, self._made_with_keywords))
+
+
+def _remake(
+    cls: type[PermissionNetworkingError],
+    args: tuple[Any, ...],
+    keywords: tuple[tuple[str, Any], ...],
+) -> PermissionNetworkingError:
+    # How a pickled error is made again: with the arguments it was made with.
+    return cls(*args, **dict(keywords))
 
 
 class InvalidInteraction(PermissionNetworkingError, ValueError):
@@ -61,6 +81,7 @@ class InvalidInteraction(PermissionNetworkingError, ValueError):
         self.value = value
         self.detail = message
         super().__init__(f"{field}={shown(value)}: {message}")
+        self._made_with = (field, value, message)
 
 
 class InvalidRequest(PermissionNetworkingError, ValueError):
@@ -78,6 +99,7 @@ class InvalidRequest(PermissionNetworkingError, ValueError):
         self.value = value
         self.detail = message
         super().__init__(f"{field}={shown(value)}: {message}")
+        self._made_with = (field, value, message)
 
 
 class PermissionDenied(PermissionNetworkingError, PermissionError):
@@ -92,6 +114,7 @@ class PermissionDenied(PermissionNetworkingError, PermissionError):
         self.decision = decision
         codes = ", ".join(r.code for r in decision.reasons) or "denied"
         super().__init__(f"{decision.action} denied: {codes}")
+        self._made_with = (decision,)
 
 
 class ConflictError(PermissionNetworkingError, ValueError):
@@ -109,6 +132,7 @@ class ConflictError(PermissionNetworkingError, ValueError):
             or f"interaction {id!r} is already stored with other content; "
             "an id may be recorded again only with the same content"
         )
+        self._made_with = (id, message)
 
 
 class ImportFormatError(PermissionNetworkingError, ValueError):
@@ -125,6 +149,8 @@ class ImportFormatError(PermissionNetworkingError, ValueError):
         self.line = line
         where = f"{path}, line {line}" if line is not None else path
         super().__init__(f"{where}: {message}")
+        self._made_with = (path, message)
+        self._made_with_keywords = (("line", line),)
 
 
 class StoreClosedError(PermissionNetworkingError, RuntimeError):
@@ -150,6 +176,7 @@ class StoreError(PermissionNetworkingError, RuntimeError):
     def __init__(self, path: str, message: str) -> None:
         self.path = path
         super().__init__(f"{path}: {message}")
+        self._made_with = (path, message)
 
 
 class SchemaVersionError(StoreError):
@@ -171,3 +198,4 @@ class SchemaVersionError(StoreError):
             f"permission_networking knows versions up to {supported}; upgrade "
             "permission_networking to open it (the database was not changed)",
         )
+        self._made_with = (path, found, supported)

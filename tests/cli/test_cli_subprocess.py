@@ -87,3 +87,123 @@ class TestAsAUser:
         assert 1 == len(done.stderr.splitlines())
         assert message in done.stderr
         assert "Traceback" not in done.stderr
+
+
+def _without_unbuffered(**extra: str) -> dict[str, str]:
+    # As a user's shell has it: output buffered until the end, unless told otherwise.
+    package_root = str(Path(permission_networking.__file__).resolve().parent.parent)
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_root, env.get("PYTHONPATH")]))
+    env.update(extra)
+    return env
+
+
+def _to_a_reader_that_left(cwd: Path, *argv: str, **env: str) -> subprocess.CompletedProcess[str]:
+    # Like `... | head -1` once head has exited: the pipe's reading end is closed.
+    read, write = os.pipe()
+    os.close(read)
+    try:
+        return subprocess.run(  # noqa: S603
+            [sys.executable, "-m", "permission_networking", *argv],
+            cwd=cwd,
+            env=_without_unbuffered(**env),
+            stdout=write,
+            stderr=subprocess.PIPE,
+            text=True,
+            check=False,
+        )
+    finally:
+        os.close(write)
+
+
+@pytest.fixture(name="denying_db")
+def _denying_db(tmp_path: Path) -> Path:
+    """A database in which bo only connected: marketing to bo is denied."""
+    path = tmp_path / "crm.db"
+    with permission_networking.SQLiteStore(path) as store:
+        store.record(
+            permission_networking.Interaction(
+                "c1",
+                "ana",
+                "bo",
+                "connection_accepted",
+                "2026-03-02T09:00:00Z",
+                direction="inbound",
+            )
+        )
+    return path
+
+
+class TestOutputThatCannotBeWritten:
+    @pytest.mark.parametrize("unbuffered", ["", "1"])
+    @pytest.mark.parametrize("argv", [["diagram"], ["diagram", "--format", "dot", "--json"]])
+    def test_a_reader_that_went_away_is_no_error(
+        self, tmp_path: Path, argv: list[str], unbuffered: str
+    ) -> None:
+        """Piped into a reader that left, a command says nothing more and exits 0."""
+        env = {"PYTHONUNBUFFERED": unbuffered} if unbuffered else {}
+
+        done = _to_a_reader_that_left(tmp_path, *argv, **env)
+
+        assert (0, "") == (done.returncode, done.stderr)
+
+    @pytest.mark.parametrize("unbuffered", ["", "1"])
+    def test_a_denial_exits_1_though_the_reader_went_away(
+        self, tmp_path: Path, denying_db: Path, unbuffered: str
+    ) -> None:
+        """The status still says what was decided when nobody reads the output."""
+        env = {"PYTHONUNBUFFERED": unbuffered} if unbuffered else {}
+
+        done = _to_a_reader_that_left(
+            tmp_path, "check", "ana", "bo", "send_marketing", "--db", str(denying_db), **env
+        )
+
+        assert (1, "") == (done.returncode, done.stderr)
+
+    @pytest.mark.parametrize(
+        "argv", [["diagram"], ["screen", "ana", "send_marketing", "--csv"], ["verify", "--json"]]
+    )
+    def test_a_closed_stdout_is_no_traceback(
+        self, tmp_path: Path, denying_db: Path, argv: list[str]
+    ) -> None:
+        """With stdout closed (`>&-`) the output goes nowhere and the status stands."""
+        command = [sys.executable, "-m", "permission_networking", *argv]
+        if argv[0] != "diagram":
+            command += ["--db", str(denying_db)]
+        done = subprocess.run(  # noqa: S603
+            command,
+            cwd=tmp_path,
+            env=_without_unbuffered(),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+            check=False,
+            preexec_fn=lambda: os.close(1),
+        )
+
+        assert (0, "") == (done.returncode, done.stderr)
+
+    def test_json_is_valid_whatever_the_output_encoding(self, tmp_path: Path) -> None:
+        """On an output that cannot hold every character, JSON escapes them and CSV goes on."""
+        path = tmp_path / "crm.db"
+        name = "Łukasz Żółw"
+        with permission_networking.SQLiteStore(path) as store:
+            store.record(
+                permission_networking.Interaction(
+                    "c1", "ana", name, "connection_accepted", "2026-03-02T09:00:00Z"
+                )
+            )
+        env = _without_unbuffered(PYTHONIOENCODING="cp1252")
+        argv = [sys.executable, "-m", "permission_networking", "screen", "ana", "message"]
+
+        as_json = subprocess.run(  # noqa: S603
+            [*argv, "--db", str(path), "--json"], env=env, capture_output=True, check=False
+        )
+        as_csv = subprocess.run(  # noqa: S603
+            [*argv, "--db", str(path), "--csv"], env=env, capture_output=True, check=False
+        )
+
+        assert (0, b"") == (as_json.returncode, as_json.stderr)
+        assert [name] == json.loads(as_json.stdout)["allowed"]
+        assert (0, b"") == (as_csv.returncode, as_csv.stderr)
+        assert b"\\u0141ukasz" in as_csv.stdout

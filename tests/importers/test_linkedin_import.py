@@ -478,6 +478,49 @@ class TestMatching:
             "Alex Kim",
         } == contacts
 
+    def test_a_namesake_of_the_owner_is_someone_else(self, tmp_path: Path) -> None:
+        """A connection named as the owner, in an export without URLs, is keyed by their name."""
+        folder = copy_era("Basic_LinkedInDataExport_05-14-2021", tmp_path)
+        with (folder / "Connections.csv").open("a", encoding="utf-8") as file:
+            file.write("\nJordan,Pike,,Acme,Sales,01 Jun 2021")
+        with (folder / "Invitations.csv").open("a", encoding="utf-8") as file:
+            file.write('Jordan Pike,Jordan Pike,"5/30/21, 9:12 AM",Hello namesake!,INCOMING\n')
+
+        found = read_linkedin_export(folder)
+
+        assert [] == [i for i in found if i.contact == i.sender]
+        assert {"connection_accepted", "connection_requested"} == {
+            i.kind.value for i in found if i.contact == "Jordan Pike"
+        }
+
+    def test_namesakes_threads_with_the_owner_are_each_one_to_one(self, tmp_path: Path) -> None:
+        """Two connections of one name, each in a thread with the owner, keep their messages apart."""
+        folder = copy_era("Complete_LinkedInDataExport_09-18-2022", tmp_path)
+        acme, globex = (f"https://www.linkedin.com/in/john-smith-{c}" for c in ("acme", "globex"))
+        with (folder / "Connections.csv").open("a", encoding="utf-8") as file:
+            file.write("\nJohn,Smith,,Acme,CEO,01 Jun 2022\nJohn,Smith,,Globex,CTO,02 Jun 2022\n")
+        rows = [
+            f"2-QUFB,,John Smith,{acme},Jordan Pike,2022-06-03 10:00:00 UTC,,Hi from Acme,INBOX",
+            f"2-QUFB,,Jordan Pike,{OWNER},John Smith,2022-06-03 11:00:00 UTC,,Hi back,INBOX",
+            f"2-QkJC,,John Smith,{globex},Jordan Pike,2022-06-04 10:00:00 UTC,,Hi from Globex,INBOX",
+            f"2-QkJC,,Jordan Pike,{OWNER},John Smith,2022-06-04 11:00:00 UTC,,Hello,INBOX",
+        ]
+        with (folder / "messages.csv").open("a", encoding="utf-8") as file:
+            file.write("\n".join(rows) + "\n")
+
+        messages = [
+            i
+            for i in read_linkedin_export(folder)
+            if i.metadata.get("conversation_id") in {"2-QUFB", "2-QkJC"}
+        ]
+
+        assert {
+            (acme, "inbound"),
+            (acme, "outbound"),
+            (globex, "inbound"),
+            (globex, "outbound"),
+        } == {(i.contact, i.direction.value) for i in messages}
+
     def test_an_inbound_message_to_someone_else_is_skipped(self, tmp_path: Path) -> None:
         """A message between two other people says nothing about the owner's relationships."""
         folder = era_2023_with(
@@ -624,6 +667,14 @@ class TestCanonicalProfileUrl:
             (
                 "https://www.linkedin.com/in/zoë-brandt",
                 "https://www.linkedin.com/in/zo%c3%ab-brandt",
+            ),
+            (
+                "https://www.linkedin.com/in/%C3%89lise-Martin",
+                "https://www.linkedin.com/in/%c3%a9lise-martin",
+            ),
+            (
+                "https://www.linkedin.com/in/Élise-martin",
+                "https://www.linkedin.com/in/%c3%a9lise-martin",
             ),
             (
                 "https://www.linkedin.com/pub/jo-doe/1/23/456/",

@@ -52,6 +52,8 @@ TABLE = [
     ("EU", "etiquette"),
     ("CAN", "etiquette"),
     ("USA", "etiquette"),
+    ("\u0131e", "etiquette"),  # a dotless i, which upper() would make the I of IE
+    ("u\u017f", "etiquette"),  # a long s, which upper() would make the S of US
 ]
 
 

@@ -134,7 +134,9 @@ def canonical_profile_url(value: str) -> str | None:
         host = "www.linkedin.com"
         if len(segments) >= 2 and segments[0].lower() == "in":  # noqa: PLR2004
             segments = segments[:2]
-    path = "".join("/" + quote(segment, safe="-_.~") for segment in segments)
+    # Lowercased before it is percent-encoded, so that a letter outside ASCII
+    # folds too (%C3%89 for É becomes %c3%a9 for é, not %c3%89).
+    path = "".join("/" + quote(segment.lower(), safe="-_.~") for segment in segments)
     return f"https://{host}{path}".lower()
 
 
@@ -442,6 +444,18 @@ class _Reader:
             return next(iter(urls))
         return name or None
 
+    def resolve_other(self, name: str, url: str | None, sender: str) -> str | None:
+        """
+        Return what `resolve` does, for a person who is not the owner *sender*.
+
+        A namesake of the owner, found by name alone, keeps their name as
+        their id; a row that gives the owner's own URL names no one else.
+        """
+        contact = self.resolve(name, url)
+        if contact != sender:
+            return contact
+        return (name or None) if url is None else None
+
     def read(self) -> list[Interaction]:
         self._collect_names()
         messages = self._usable_messages()
@@ -516,7 +530,7 @@ class _Reader:
         found = []
         for row in table.rows:
             name = _full_name(row.get("first name"), row.get("last name"))
-            contact = self.resolve(name, _member_url(row.get("url")))
+            contact = self.resolve_other(name, _member_url(row.get("url")), sender)
             if contact is None:
                 continue  # a member who hid their profile: only the date is left
             at = _connected_on(row, table.where)
@@ -555,7 +569,7 @@ class _Reader:
                     f"Direction {shown(row.get('direction'))}; expected INCOMING or OUTGOING",
                     line=row.line,
                 )
-            contact = self.resolve(name, _member_url(url))
+            contact = self.resolve_other(name, _member_url(url), sender)
             if contact is None:
                 continue
             if direction is Direction.OUTBOUND:
@@ -619,17 +633,29 @@ class _Reader:
         return self.resolve(to, None)
 
     def _group_conversations(self, messages: list[_Message]) -> set[str]:
-        people: dict[str, set[str]] = {}
+        # A conversation of more than two people. A recipient known only by a
+        # name (two people share it) is one of the senders when a sender with
+        # a URL has that name: namesakes' one-to-one threads stay one-to-one.
+        urls: dict[str, set[str]] = {}
+        names_with_urls: dict[str, set[str]] = {}
+        named: dict[str, set[str]] = {}
         groups: set[str] = set()
         for m in messages:
             if self._is_group(m):
                 groups.add(m.conversation)
+            urls.setdefault(m.conversation, set()).add(m.sender_url)
+            names_with_urls.setdefault(m.conversation, set()).add(m.sender_name.casefold())
             recipient = self._single_recipient(m)
-            found = people.setdefault(m.conversation, set())
-            found.add(m.sender_url)
-            if recipient is not None:
-                found.add(recipient)
-        groups.update(c for c, found in people.items() if len(found) > 2)  # noqa: PLR2004
+            if recipient is None:
+                continue
+            if recipient.startswith("https://"):
+                urls[m.conversation].add(recipient)
+            else:
+                named.setdefault(m.conversation, set()).add(recipient.casefold())
+        for conversation, found in urls.items():
+            others = named.get(conversation, set()) - names_with_urls[conversation]
+            if len(found) + len(others) > 2:  # noqa: PLR2004
+                groups.add(conversation)
         return groups
 
     def _messages(
@@ -644,11 +670,18 @@ class _Reader:
                 "cannot tell which messages the owner sent; pass sender= with your profile URL",
             )
         groups = self._group_conversations(messages)
+        # In a one-to-one thread, a recipient known only by a name two people
+        # share is the one who wrote in that thread under that name.
+        writers: dict[tuple[str, str], str] = {
+            (m.conversation, m.sender_name.casefold()): m.sender_url for m in messages
+        }
         found = []
         for m in messages:
             if m.conversation in groups:
                 continue
             recipient = self._single_recipient(m)
+            if recipient is not None and not recipient.startswith("https://"):
+                recipient = writers.get((m.conversation, recipient.casefold()), recipient)
             if owner_url is not None:
                 mine = m.sender_url == owner_url
             else:

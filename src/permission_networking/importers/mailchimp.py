@@ -25,6 +25,8 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import attrs
+
 from permission_networking._values import Channel, Evidence, Interaction, InteractionKind, Purpose
 from permission_networking.exceptions import ImportFormatError, InvalidRequest, shown
 
@@ -65,9 +67,8 @@ def read_mailchimp_export(*paths: StrPath, sender: str) -> list[Interaction]:
     * ``OPTIN_TIME`` gives an ``opt_in_granted`` then (evidence method
       ``web_form``, source ``OPTIN_IP``), and a ``CONFIRM_TIME`` as well an
       ``opt_in_confirmed`` then (method ``double_opt_in``, source
-      ``CONFIRM_IP``), unless it is the ``OPTIN_TIME`` itself (a
-      confirmation at that instant confirms nothing: no double opt-in took
-      place); a
+      ``CONFIRM_IP``; at the ``OPTIN_TIME`` itself, its id sorts after the
+      grant's, so that it confirms it); a
       ``CONFIRM_TIME`` alone gives the ``opt_in_granted`` at that time with
       method ``import``;
     * ``UNSUB_TIME`` gives an ``opt_out`` of marketing on every channel;
@@ -193,6 +194,35 @@ def _jurisdiction(country: str, region: str) -> str | None:
     return country.upper()
 
 
+def _consent(
+    row: Row, email: str, sender: str, optin: datetime | None, confirm: datetime | None
+) -> list[Interaction]:
+    # The grant, and its confirmation, that a member's OPTIN_TIME and CONFIRM_TIME give.
+    consent = {
+        "sender": sender,
+        "contact": email,
+        "channel": Channel.EMAIL,
+        "purpose": Purpose.MARKETING,
+    }
+    if optin is None:
+        if confirm is None:
+            return []
+        evidence = Evidence("import", confirm, source=row.get("confirm_ip") or None)
+        return [_make(InteractionKind.OPT_IN_GRANTED, confirm, evidence=evidence, **consent)]
+    evidence = Evidence("web_form", optin, source=row.get("optin_ip") or None)
+    granted = _make(InteractionKind.OPT_IN_GRANTED, optin, evidence=evidence, **consent)
+    if confirm is None:
+        return [granted]
+    evidence = Evidence("double_opt_in", confirm, source=row.get("confirm_ip") or None)
+    confirmed = _make(InteractionKind.OPT_IN_CONFIRMED, confirm, evidence=evidence, **consent)
+    if confirm == optin:
+        # At the grant's own instant the fold applies the two in the order
+        # of their ids: this one must come after the grant it confirms, which
+        # a hash alone would decide by chance.
+        confirmed = attrs.evolve(confirmed, id=f"{granted.id}:confirmed")
+    return [granted, confirmed]
+
+
 def _member(table: Table, row: Row, email_column: str, sender: str) -> list[Interaction]:
     email = row.get(email_column).lower()
     if "@" not in email.strip("@"):
@@ -200,29 +230,7 @@ def _member(table: Table, row: Row, email_column: str, sender: str) -> list[Inte
             table.where, f"{shown(email)} is not an email address", line=row.line
         )
     times = {column: _time(table, row, column) for column in _TIME_COLUMNS}
-    optin, confirm = times["optin_time"], times["confirm_time"]
-    consent = {
-        "sender": sender,
-        "contact": email,
-        "channel": Channel.EMAIL,
-        "purpose": Purpose.MARKETING,
-    }
-    found: list[Interaction] = []
-    if optin is not None:
-        evidence = Evidence("web_form", optin, source=row.get("optin_ip") or None)
-        found.append(_make(InteractionKind.OPT_IN_GRANTED, optin, evidence=evidence, **consent))
-        if confirm is not None and confirm != optin:
-            # A confirmation at the opt-in's own instant confirmed nothing
-            # after it (no double opt-in took place), and would confirm it
-            # or not by which of the two ids sorts first. One dated before
-            # is kept as written; the fold applies it first, to nothing.
-            evidence = Evidence("double_opt_in", confirm, source=row.get("confirm_ip") or None)
-            found.append(
-                _make(InteractionKind.OPT_IN_CONFIRMED, confirm, evidence=evidence, **consent)
-            )
-    elif confirm is not None:
-        evidence = Evidence("import", confirm, source=row.get("confirm_ip") or None)
-        found.append(_make(InteractionKind.OPT_IN_GRANTED, confirm, evidence=evidence, **consent))
+    found = _consent(row, email, sender, times["optin_time"], times["confirm_time"])
     if (unsubscribed := times["unsub_time"]) is not None:
         reason = row.get("unsub_reason")
         found.append(
