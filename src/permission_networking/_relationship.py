@@ -298,16 +298,10 @@ class Relationship:
         """
         if type(at) is not datetime or at.tzinfo is None:
             at = query_at(at)
-        for name, span in (
-            ("engagement_ttl", engagement_ttl),
-            ("express_consent_ttl", express_consent_ttl),
-        ):
-            if span is not DEFAULT_ENGAGEMENT_TTL and (
-                span is not None or name == "engagement_ttl"
-            ):
-                problem = span_problem(span)
-                if problem is not None:
-                    raise InvalidRequest(name, span, problem)
+        if engagement_ttl is not DEFAULT_ENGAGEMENT_TTL:
+            _check_span("engagement_ttl", engagement_ttl)
+        if express_consent_ttl is not None:
+            _check_span("express_consent_ttl", express_consent_ttl)
         for permission in self.permissions:
             if (
                 permission.purpose in COMMERCIAL_PURPOSES
@@ -464,6 +458,12 @@ _EXPECTED: Final = {
     "timezone": "an IANA time zone name (e.g. Europe/Berlin) or None",
     **dict.fromkeys(_TIME_FIELDS, "an aware datetime or None"),
 }
+
+
+def _check_span(name: str, value: object) -> None:
+    problem = span_problem(value)
+    if problem is not None:
+        raise InvalidRequest(name, value, problem)
 
 
 def _check_field(name: str, value: object) -> None:

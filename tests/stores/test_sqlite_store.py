@@ -284,6 +284,11 @@ class TestConcurrency:
             release.join()
             reader.close()
 
+    def test_a_database_in_memory_is_refused_at_once(self) -> None:
+        """':memory:' cannot share a write-ahead log: refused with a StoreError that says so."""
+        with pytest.raises(StoreError, match="in memory"):
+            SQLiteStore(":memory:", timeout=30)
+
     @pytest.mark.parametrize("timeout", [3e6, float("inf")])
     def test_a_timeout_longer_than_sqlite_counts_still_waits(
         self, path: Path, timeout: float

@@ -10,10 +10,11 @@ on the file's content, so recording the same file twice adds nothing:
 * `read_jsonl`: JSON Lines of `Interaction.to_dict` objects.
 
 A file that is not what an importer expects raises `ImportFormatError`
-(importable from here as well as from the package) naming the file (and the line, when one is to blame). The LinkedIn and
-Mailchimp importers read everything before they return; `read_jsonl` yields
-as it reads, so collect it (``list(read_jsonl(path))``) before recording
-when a bad line should leave nothing stored.
+(importable from here as well as from the package), naming the file (and
+the line, when one is to blame). The LinkedIn and Mailchimp importers read
+everything before they return; `read_jsonl` yields as it reads, so collect
+it (``list(read_jsonl(path))``) before recording when a bad line should
+leave nothing stored.
 """
 
 from __future__ import annotations

@@ -210,8 +210,15 @@ def _to_wal(conn: sqlite3.Connection, path: str, timeout: float) -> None:
         try:
             if conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal":
                 return
-            if conn.execute("PRAGMA journal_mode = WAL").fetchone()[0] == "wal":
+            mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            if mode == "wal":
                 return
+            if mode == "memory":
+                raise StoreError(
+                    path,
+                    "a database in memory cannot be a store's file (it has no write-ahead "
+                    "log to share); give a file path, or use MemoryStore",
+                )
             error = sqlite3.OperationalError("database is locked")
         except sqlite3.OperationalError as e:
             error = e
