@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import enum
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Final, Self
 
@@ -153,19 +153,7 @@ def checked_reasons(found: object) -> list[Reason] | tuple[Reason, ...]:
             not in a sequence, or holding something that is not a `Reason`),
             so that the guard denies with ``rule_error`` instead of allowing.
     """
-    if type(found) is not list and type(found) is not tuple:
-        if isinstance(found, str | bytes) or not isinstance(found, Iterable):
-            msg = (
-                f"a rule check returned {found!r}; return a list or tuple of Reason values, "
-                "empty when it finds nothing"
-            )
-            raise TypeError(msg)
-        found = tuple(found)
-    for reason in found:
-        if not isinstance(reason, Reason):
-            msg = f"a rule check returned {reason!r} among its reasons; expected Reason values"
-            raise TypeError(msg)
-    return found
+    return _sequence("a rule check", found, _is_reason, "Reason values")
 
 
 def checked_obligations(found: object) -> list[str] | tuple[str, ...]:
@@ -177,17 +165,29 @@ def checked_obligations(found: object) -> list[str] | tuple[str, ...]:
             something that is not a non-empty string), so that the guard
             denies with ``rule_error`` instead of allowing.
     """
+    return _sequence("an obligation check", found, _is_text, "non-empty strings")
+
+
+def _is_reason(item: object) -> bool:
+    return isinstance(item, Reason)
+
+
+def _is_text(item: object) -> bool:
+    return isinstance(item, str) and bool(item)
+
+
+def _sequence(
+    who: str, found: object, valid: Callable[[object], bool], expected: str
+) -> list[Any] | tuple[Any, ...]:
+    # A list or tuple (or another iterable, but not text) of what *valid* accepts.
     if type(found) is not list and type(found) is not tuple:
         if isinstance(found, str | bytes) or not isinstance(found, Iterable):
-            msg = (
-                f"an obligation check returned {found!r}; return a list or tuple of strings, "
-                "empty when there is nothing to do"
-            )
+            msg = f"{who} returned {found!r}; return a list or tuple of {expected}, or an empty one"
             raise TypeError(msg)
         found = tuple(found)
-    for obligation in found:
-        if not isinstance(obligation, str) or not obligation:
-            msg = f"an obligation check returned {obligation!r}; expected non-empty strings"
+    for item in found:
+        if not valid(item):
+            msg = f"{who} returned {item!r} among its results; expected {expected}"
             raise TypeError(msg)
     return found
 
