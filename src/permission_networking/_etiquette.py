@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Final
 
 from ._conditions import Deny, DenyWith
 from ._decision import Reason, ReasonCode, make_reason
+from ._relationship import granted_after
 from ._rules import Codes, Request, Rule, denied_when, next_call_time, request_only
 from ._time import END, Duration, format_instant, shift, within
 from ._values import Action, Channel, Permission, Purpose, PurposeLike, RelationshipState
@@ -387,7 +388,7 @@ def _opted_out_since_interest(
             and (interest is None or interest <= opt_out.at)
             and opt_out.covers(wanted, channel)
             and not any(
-                p.granted_at > opt_out.at and p.purpose == wanted and p.covers(channel)
+                granted_after(p, opt_out) and p.purpose == wanted and p.covers(channel)
                 for p in rel.permissions
             )
         ):

@@ -41,7 +41,7 @@ from ._values import (
 from .exceptions import ConflictError, InvalidInteraction, InvalidRequest
 
 
-__all__ = ["DEFAULT_ENGAGEMENT_TTL", "OptOut", "Relationship", "extend", "replay"]
+__all__ = ["DEFAULT_ENGAGEMENT_TTL", "OptOut", "Relationship", "extend", "granted_after", "replay"]
 
 DEFAULT_ENGAGEMENT_TTL: Final = timedelta(days=365)
 """
@@ -368,7 +368,7 @@ class Relationship:
             if opt_out.at > at or not opt_out.covers(purpose, channel):
                 continue
             if not any(
-                p.granted_at > opt_out.at and p.purpose == purpose and p.covers(channel)
+                granted_after(p, opt_out) and p.purpose == purpose and p.covers(channel)
                 for p in self.permissions
             ):
                 return True
@@ -458,6 +458,18 @@ _EXPECTED: Final = {
     "timezone": "an IANA time zone name (e.g. Europe/Berlin) or None",
     **dict.fromkeys(_TIME_FIELDS, "an aware datetime or None"),
 }
+
+
+def granted_after(permission: Permission, opt_out: OptOut) -> bool:
+    """
+    Whether *permission* was granted after *opt_out*, in the log's ``(at, id)`` order.
+
+    At the same instant the ids decide, as they decide which of the two the
+    fold applied last: a grant whose id sorts after lifts the opt-out.
+    """
+    if permission.granted_at != opt_out.at:
+        return permission.granted_at > opt_out.at
+    return permission.source is not None and permission.source > opt_out.source
 
 
 def _check_span(name: str, value: object) -> None:
@@ -792,15 +804,6 @@ def _on_opt_in_granted(fold: _Fold, i: Interaction) -> None:
     channel = _consent_channel(i.channel)
     expires = i.metadata.get("expires_at")
     key = (i.purpose, channel, i.group)
-    # An opt-out (a block, a complaint) at the same instant is not before
-    # this grant, whichever of the two ids sorts first: read protectively,
-    # it stands, withdrawing what it covers and clearing nothing, as it
-    # would had it come after.
-    ties: list[OptOut] = []
-    for out in reversed(fold.outs):
-        if out.at != i.at:
-            break
-        ties.append(out)
     fold.perms.pop(key, None)
     fold.perms[key] = Permission(
         purpose=i.purpose,
@@ -809,13 +812,11 @@ def _on_opt_in_granted(fold: _Fold, i: Interaction) -> None:
         grantor=i.contact,
         granted_at=i.at,
         expires_at=None if expires is None else instant_value("metadata.expires_at", expires),
-        withdrawn_at=i.at if any(out.covers(i.purpose, channel) for out in ties) else None,
         group=i.group,
         source=i.id,
         evidence=i.evidence,
     )
-    if not ties:
-        fold.do_not_contact = False
+    fold.do_not_contact = False
     if channel is None:
         fold.bounced.clear()
 
