@@ -411,7 +411,7 @@ def _fill(  # noqa: PLR0913, PLR0917
     at = request.at
     ttl, consent = policy.engagement_ttl, policy.express_consent_ttl
     state = relationship.state_at(at, engagement_ttl=ttl, express_consent_ttl=consent)
-    for part in policy.parts:
+    for part in policy.leaves if policy.parts else ():
         # Parts that disagree on how long engagement or consent lasts: the
         # state is the lowest any part sees, as the rules that deny on it do.
         if part.engagement_ttl != ttl or part.express_consent_ttl != consent:

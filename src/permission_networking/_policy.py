@@ -14,7 +14,7 @@ from dateutil.relativedelta import relativedelta
 
 from ._rules import Rule
 from ._time import Duration, span_problem
-from ._values import Action, check_iterable
+from ._values import Action, check_iterable, encodable
 from .exceptions import InvalidRequest
 
 
@@ -84,6 +84,8 @@ def _items(field: str, value: object, kind: type) -> tuple[Any, ...]:
 def _name(instance: Policy, attribute: attrs.Attribute[Any], value: object) -> None:
     if not isinstance(value, str) or not value.strip():
         raise InvalidRequest(attribute.name, value, "a policy is named by a non-empty string")
+    if not encodable(value):
+        raise InvalidRequest(attribute.name, value, "not text: it holds a lone surrogate")
 
 
 @attrs.frozen
@@ -153,6 +155,12 @@ class Policy:
     )
 
     def __attrs_post_init__(self) -> None:
+        if self.rules and self.parts:
+            raise InvalidRequest(
+                "parts",
+                self.parts,
+                "a policy has rules of its own or parts, not both; combine the two with &",
+            )
         by_action = {
             action: tuple(rule for rule in self.rules if action in rule.actions)
             for action in Action
@@ -167,9 +175,11 @@ class Policy:
     @property
     def leaves(self) -> tuple[Policy, ...]:
         """
-        The policies that decide, which are the parts of a combination or this one alone.
+        The policies that decide: the parts of a combination (theirs, when a part is one), or this one alone.
         """
-        return self.parts or (self,)
+        if not self.parts:
+            return (self,)
+        return tuple(leaf for part in self.parts for leaf in part.leaves)
 
     def rules_for(self, action: Action) -> tuple[Rule, ...]:
         """
@@ -185,7 +195,11 @@ class Policy:
 
     def replace(self, **settings: Any) -> Policy:
         """
-        Return a copy with *settings* changed.
+        Return a copy with *settings* changed; a combination's, in every part.
+
+        Each part of a combination decides with its own settings, so a
+        setting changed on the combination is changed in each of them:
+        ``policy_for("US").replace(max_unanswered=1)`` holds every part to it.
 
         Raises:
             InvalidRequest: A setting is unknown or its value is invalid.
@@ -197,7 +211,11 @@ class Policy:
                 settings[unknown[0]],
                 f"not a policy setting; the settings are {', '.join(sorted(_SETTINGS))}",
             )
-        return attrs.evolve(self, **settings)
+        if not self.parts:
+            return attrs.evolve(self, **settings)
+        return attrs.evolve(
+            self, parts=[part.replace(**settings) for part in self.leaves], **settings
+        )
 
     def __and__(self, other: Policy) -> Policy:
         if not isinstance(other, Policy):

@@ -15,7 +15,7 @@ import attrs
 
 from ._conditions import Checked, Conditions, Denial, compile_rule
 from ._time import shift
-from ._values import Action, Channel, Purpose, PurposeLike, enum_value
+from ._values import Action, Channel, Purpose, PurposeLike, encodable, enum_value
 from .exceptions import InvalidInteraction, InvalidRequest
 
 
@@ -263,6 +263,8 @@ def _actions(value: Action | str | Iterable[Action | str]) -> frozenset[Action]:
 def _named(_rule: Rule, attribute: attrs.Attribute[str], value: object) -> None:
     if not isinstance(value, str) or not value.strip():
         raise InvalidRequest(attribute.name, value, "a rule is named by a non-empty string")
+    if not encodable(value):
+        raise InvalidRequest(attribute.name, value, "not text: it holds a lone surrogate")
 
 
 def _callable(_rule: Rule, attribute: attrs.Attribute[RuleCheck], value: object) -> None:

@@ -106,7 +106,8 @@ def span_problem(value: object) -> str | None:
     if isinstance(value, timedelta):
         wrong = value < _ZERO
     else:
-        wrong = any(getattr(value, unit) < 0 for unit in _RELATIVE_UNITS) or any(
+        # `not >= 0` also refuses a NaN, which no comparison holds for.
+        wrong = any(not getattr(value, unit) >= 0 for unit in _RELATIVE_UNITS) or any(
             getattr(value, unit) is not None for unit in _ABSOLUTE_UNITS
         )
     if wrong:

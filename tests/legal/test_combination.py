@@ -10,7 +10,7 @@ import pytest
 
 from dateutil.relativedelta import relativedelta
 
-from permission_networking import Evidence, Policy, check
+from permission_networking import Evidence, InvalidRequest, Policy, check, policy_for
 from timeline import Log, day
 
 
@@ -203,3 +203,44 @@ def test_every_preset_honours_a_complaint_alone(policy: Policy, channel: str) ->
     assert ["consent_withdrawn"] == list(after_complaint.codes)
     assert "spam" in after_complaint.reasons[0].message
     assert after_new_opt_in.allowed
+
+
+class TestBuildingCombinations:
+    def test_a_combination_given_as_a_part_keeps_its_rules(self) -> None:
+        """A policy whose part is itself a combination decides with that combination's parts."""
+        strict = Policy.etiquette(max_unanswered=1)
+        nested = Policy("nested", parts=[strict & Policy.casl()])
+        rel = Log().inbound("connection_accepted", 0).add("message", 1).relationship()
+
+        assert ("unanswered_limit",) == check(rel, "message", at=day(2), policy=nested).codes
+        assert ["etiquette", "casl"] == [leaf.name for leaf in nested.leaves]
+
+    def test_rules_and_parts_together_are_refused(self) -> None:
+        """A policy cannot have rules of its own beside parts: one of them would be ignored."""
+        with pytest.raises(InvalidRequest) as raised:
+            Policy("both", rules=Policy.etiquette().rules, parts=[Policy.casl()])
+
+        assert "parts" == raised.value.field
+
+    def test_a_setting_replaced_on_a_combination_holds_in_every_part(self) -> None:
+        """policy_for(...).replace(...) tightens what each part decides with."""
+        strict = policy_for("US").replace(max_unanswered=1)
+        rel = Log().inbound("connection_accepted", 0).add("message", 1).relationship()
+
+        assert {1} == {leaf.max_unanswered for leaf in strict.leaves}
+        assert ("unanswered_limit",) == check(rel, "message", at=day(2), policy=strict).codes
+        assert "etiquette & can_spam & tcpa" == strict.name
+
+    def test_a_nan_span_is_refused(self) -> None:
+        """A span of NaN days is no span of time, in a preset or a replacement."""
+        with pytest.raises(InvalidRequest) as raised:
+            Policy.etiquette().replace(cooling_off=relativedelta(days=float("nan")))  # type: ignore[arg-type]
+
+        assert "cooling_off" == raised.value.field
+
+    def test_a_name_that_cannot_be_written_is_refused(self) -> None:
+        """A policy's name holding a lone surrogate is refused, as a group's is."""
+        with pytest.raises(InvalidRequest) as raised:
+            Policy("bad\ud800name")
+
+        assert "name" == raised.value.field
