@@ -175,7 +175,7 @@ class Policy:
     @property
     def leaves(self) -> tuple[Policy, ...]:
         """
-        The policies that decide: the parts of a combination (theirs, when a part is one), or this one alone.
+        The policies that decide, which are the parts of a combination (theirs, when a part is one) or this one alone.
         """
         if not self.parts:
             return (self,)
