@@ -68,6 +68,18 @@ class _AtMost:
         return []
 
 
+@dataclasses.dataclass(frozen=True)
+class _Worded:
+    """
+    A rule check that denies with its own wording, which equality leaves out.
+    """
+
+    wording: str = dataclasses.field(compare=False)
+
+    def __call__(self, rel: Relationship, req: Request, policy: Policy) -> Sequence[Reason]:  # noqa: ARG002
+        return [Reason("not_engaged", self.wording, "worded")]
+
+
 def codes(decision: Decision) -> list[str]:
     """
     Return the reason codes of *decision*, in order.
@@ -855,6 +867,18 @@ class TestRulesAndPolicies:
 
         assert frozenset({Action.MESSAGE}) == rule.actions
         assert ["not_engaged"] == codes(decision)
+
+    def test_equal_checks_that_behave_apart_keep_their_own_plans(self, connected: Log) -> None:
+        """Two policies equal by value but with checks that word their reasons apart decide apart."""
+        relationship = connected.relationship()
+        first, second = (
+            Policy("p", rules=[Rule("worded", ["message"], _Worded(wording))])
+            for wording in ("wording A", "wording B")
+        )
+
+        assert first == second
+        assert "wording A" == check(relationship, "message", policy=first).reasons[0].message
+        assert "wording B" == check(relationship, "message", policy=second).reasons[0].message
 
     def test_a_frozen_dataclass_may_be_a_rule_check(self, connected: Log) -> None:
         """A parametrised check, as an instance of a frozen dataclass, decides and screens."""

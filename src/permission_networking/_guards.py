@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from functools import partial
+from types import FunctionType
 from typing import Final, NamedTuple, Protocol, TypeAlias
 
 from ._conditions import (
@@ -210,16 +211,31 @@ def _plans(policy: Policy) -> dict[Action, Plan]:
     entry = _PLANS.get(id(policy))
     if entry is not None and entry[0] is policy:
         return entry[1]
-    plans = _PLANS_BY_VALUE.get(policy)
+    shared = _shareable(policy)
+    plans = _PLANS_BY_VALUE.get(policy) if shared else None
     if plans is None:
         plans = _plan(policy)
-        if len(_PLANS_BY_VALUE) >= _PLANS_MAX:
-            _PLANS_BY_VALUE.clear()
-        _PLANS_BY_VALUE[policy] = plans
+        if shared:
+            if len(_PLANS_BY_VALUE) >= _PLANS_MAX:
+                _PLANS_BY_VALUE.clear()
+            _PLANS_BY_VALUE[policy] = plans
     if len(_PLANS) >= _PLANS_MAX:
         _PLANS.clear()
     _PLANS[id(policy)] = (policy, plans)
     return plans
+
+
+def _shareable(policy: Policy) -> bool:
+    # Whether an equal policy decides alike, so that the two may share plans:
+    # when every check and obligation function is a function, which equals
+    # only itself. Callable objects may be equal yet behave apart (a field
+    # left out of the comparison), so a policy with one keeps its own plans.
+    return all(
+        isinstance(rule.check, FunctionType)
+        and (rule.obligations is None or isinstance(rule.obligations, FunctionType))
+        for leaf in policy.leaves
+        for rule in leaf.rules
+    )
 
 
 def _plan(policy: Policy) -> dict[Action, Plan]:
