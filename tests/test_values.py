@@ -223,6 +223,18 @@ class TestInteraction:
         with pytest.raises(InvalidInteraction, match=r"metadata\.timezone"):
             make("profile_updated", metadata={"timezone": "Mars/Olympus"})
 
+    @pytest.mark.parametrize("field", ["id", "sender", "contact"])
+    def test_an_identifier_has_at_most_800_bytes(self, field: str) -> None:
+        """Ids, senders and contacts longer than every store can index are refused, naming them."""
+        fields = {"id": "i1", "sender": "ana", "contact": "bo"}
+        as_long = Interaction(**(fields | {field: "é" * 400}), kind="message", at=AT)  # type: ignore[arg-type]
+
+        assert 800 == len(getattr(as_long, field).encode())
+        with pytest.raises(InvalidInteraction) as raised:
+            Interaction(**(fields | {field: "é" * 400 + "x"}), kind="message", at=AT)  # type: ignore[arg-type]
+        assert field == raised.value.field
+        assert "800 bytes" in str(raised.value)
+
     def test_purposes(self) -> None:
         """Well-known purposes become Purpose members; others stay strings."""
         assert Purpose.MARKETING is make("opt_out", purpose="marketing").purpose

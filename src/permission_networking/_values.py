@@ -504,6 +504,30 @@ def _text(field: str, value: object, *, optional: bool = False) -> str | None:
     return value
 
 
+MAX_IDENTIFIER_BYTES: Final = 800
+"""
+The longest an interaction's id, sender or contact may be, in bytes of UTF-8.
+
+Each store indexes the three together; PostgreSQL refuses an index entry
+longer than about 2,700 bytes, so every store refuses what one cannot hold.
+"""
+
+
+def identifier(field: str, value: object) -> str:
+    """
+    Return *value* as an id, sender or contact: a non-empty string of at most `MAX_IDENTIFIER_BYTES`.
+
+    Raises:
+        InvalidInteraction: It is not, naming *field*.
+    """
+    text = required_text(field, value)
+    if len(text) > MAX_IDENTIFIER_BYTES // 4 and len(text.encode("utf-8")) > MAX_IDENTIFIER_BYTES:
+        raise InvalidInteraction(
+            field, value, f"longer than {MAX_IDENTIFIER_BYTES} bytes of UTF-8; give a shorter key"
+        )
+    return text
+
+
 def required_text(field: str, value: object) -> str:
     """
     Return *value* if it is a non-empty string, else raise `InvalidInteraction` naming *field*.
@@ -626,7 +650,8 @@ class Interaction:
 
     Args:
         id: The idempotency key: the same id may be recorded again only with
-            the same content.
+            the same content. At most 800 bytes of UTF-8, as are *sender*
+            and *contact*: every store indexes the three together.
         sender: Who acts (your user, a team, a brand).
         contact: Who they act towards.
         kind: What happened (an `InteractionKind` or its string).
@@ -705,9 +730,9 @@ class Interaction:
             raise InvalidInteraction("evidence", evidence, "expected an Evidence")
         at = instant_value("at", at)
         self.__attrs_init__(
-            required_text("id", id),
-            required_text("sender", sender),
-            required_text("contact", contact),
+            identifier("id", id),
+            identifier("sender", sender),
+            identifier("contact", contact),
             kind,
             at,
             direction,

@@ -249,6 +249,22 @@ class TestConnections:
 
         assert 1 == len(store.history("ana", BO))
 
+    def test_a_restarted_server_costs_one_retry_however_large_the_pool(self, conn: Conn) -> None:
+        """
+        When every idle connection was lost (a restart), the call after the first lost one opens a fresh one.
+        """
+        with open_postgres(pool_size=14) as store:
+            store.record(accepted())
+            held = [store._pool.get() for _ in range(14)]
+            for pooled in held:
+                store._pool.put(pooled)
+            assert 14 == len(store._pool._idle)
+            for idle in store._pool._idle:
+                terminate(conn, idle)
+
+            assert 1 == len(store.history("ana", BO))
+            assert 1 >= len(store._pool._idle)
+
     def test_the_store_gives_up_when_every_connection_stays_busy(self) -> None:
         """
         With its one connection held by an unfinished iterator, the next call fails after the timeout.

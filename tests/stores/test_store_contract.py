@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import random
 import threading
 
 from collections.abc import Callable, Iterator
@@ -596,6 +597,25 @@ class TestCheck:
                     assert "undeliverable" in decision.codes
                     assert expected == decision.suggestions
             assert 2 == len(store.history("ana", BO))
+
+    def test_identifiers_as_long_as_allowed_are_stored_and_longer_refused(
+        self, store: Store
+    ) -> None:
+        """
+        An id, sender and contact of 800 bytes each are stored; a longer one is refused by every call.
+        """
+        # Random, so that PostgreSQL cannot compress the index entry below its limit.
+        rng = random.Random(7)  # noqa: S311
+        id_, sender, contact = (
+            "".join(rng.choice("abcdefghijklmnopqrstuvwxyz0123456789") for _ in range(800))
+            for _ in range(3)
+        )
+        store.record(Interaction(id_, sender, contact, "message", day(1)))
+
+        assert 1 == len(store.history(sender, contact))
+        with pytest.raises(InvalidRequest) as raised:
+            store.check(sender, contact + "x", "message")
+        assert "contact" == raised.value.field
 
     def test_check_now_sees_everything_recorded(self, store: Store) -> None:
         """

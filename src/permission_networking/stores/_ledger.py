@@ -38,7 +38,7 @@ from permission_networking._values import (
     Direction,
     Interaction,
     PurposeLike,
-    encodable,
+    identifier,
 )
 from permission_networking.exceptions import (
     ConflictError,
@@ -603,9 +603,10 @@ class _Entry:
 def _identifier(field: str, value: object) -> str:
     if not isinstance(value, str) or not value:
         raise InvalidRequest(field, value, "expected a non-empty string identifier")
-    if not encodable(value):
-        raise InvalidRequest(field, value, "not text: it holds a lone surrogate")
-    return value
+    try:
+        return identifier(field, value)
+    except InvalidInteraction as e:
+        raise InvalidRequest(field, value, e.detail) from None
 
 
 def _stranger(sender: str, contact: str) -> Pair:

@@ -11,6 +11,7 @@ PostgreSQL page.
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import functools
 import hashlib
@@ -527,6 +528,20 @@ class _Pool:
         if not keep:
             conn.close()
         slots.release()
+
+    def discard_idle(self) -> None:
+        """
+        Close the idle connections, after one was found lost: the next call opens a fresh one.
+
+        When the server restarted, every idle connection was lost with it;
+        trying each in turn would spend a call's every retry on them.
+        """
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for conn in idle:
+            if conn.born == os.getpid():
+                with contextlib.suppress(psycopg.Error):
+                    conn.close()
 
     def close(self) -> None:
         """
@@ -1070,8 +1085,10 @@ class PostgresStore(BaseStore):
         elif isinstance(error, errors.UniqueViolation):
             retry = "another writer stored the same id at the same time"
         elif tx.conn.closed and not tx.committing:
-            # The server rolls back what a lost connection had begun.
+            # The server rolls back what a lost connection had begun. The
+            # other idle connections went with it when the server restarted.
             retry = "the connection to the server was lost"
+            self._pool.discard_idle()
         if retry is not None:
             return _Contention(self._label, f"{retry} ({what}); nothing was done, try again")
         if isinstance(error, errors.LockNotAvailable):
