@@ -19,7 +19,7 @@ import pytest
 from permission_networking import Interaction, InvalidRequest, Relationship, replay
 from permission_networking.exceptions import SchemaVersionError, StoreClosedError, StoreError
 from permission_networking.stores import SCHEMA_VERSION, SQLiteStore
-from permission_networking.stores._sqlite import APPLICATION_ID, _SQLiteTransaction
+from permission_networking.stores._sqlite import APPLICATION_ID, _SQLiteTransaction, _to_wal
 from timeline import day
 
 
@@ -288,6 +288,45 @@ class TestConcurrency:
         """':memory:' cannot share a write-ahead log: refused with a StoreError that says so."""
         with pytest.raises(StoreError, match="in memory"):
             SQLiteStore(":memory:", timeout=30)
+
+    @pytest.mark.parametrize(
+        ("answers", "outcome"),
+        [
+            (["database is locked", "database is locked", "wal"], None),
+            (["database is busy", "wal"], None),
+            (["database is locked"] * 1000, "timeout"),
+            (["disk I/O error"], "refused it"),
+        ],
+    )
+    def test_the_switch_to_wal_is_tried_again_while_another_opener_holds_the_file(
+        self, answers: list[str], outcome: str | None
+    ) -> None:
+        """SQLite answers "locked" at once, without its busy timeout: the switch waits, within the timeout."""
+        pending = iter(answers)
+
+        class Row:
+            def __init__(self, mode: str) -> None:
+                self.mode = mode
+
+            def fetchone(self) -> tuple[str]:
+                return (self.mode,)
+
+        class Connection:
+            # A file in rollback-journal mode whose switch to WAL answers *answers* in turn.
+            def execute(self, sql: str) -> Row:
+                if sql == "PRAGMA journal_mode":
+                    return Row("delete")
+                answer = next(pending)
+                if answer == "wal":
+                    return Row(answer)
+                raise sqlite3.OperationalError(answer)
+
+        if outcome is None:
+            _to_wal(Connection(), "ledger.db", 5)  # type: ignore[arg-type]
+            assert [] == list(pending)
+        else:
+            with pytest.raises(StoreError, match=outcome):
+                _to_wal(Connection(), "ledger.db", 0.05)  # type: ignore[arg-type]
 
     @pytest.mark.parametrize("timeout", [3e6, float("inf")])
     def test_a_timeout_longer_than_sqlite_counts_still_waits(
