@@ -70,11 +70,12 @@ def _policy(key: str) -> Policy:
 
 
 def _key(jurisdiction: str) -> str:
-    if not jurisdiction.isascii():
+    code = jurisdiction.strip()
+    if not code.isascii():
         # Not an ISO 3166 code; and upper() would make one of a look-alike
         # (a dotless i before an e becomes the I of IE).
         return ""
-    code = jurisdiction.strip().upper()
+    code = code.upper()
     country = code.split("-", 1)[0]
     country = _ALIASES.get(country, country)
     if country in {"CA", "GB"}:

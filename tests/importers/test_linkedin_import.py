@@ -521,6 +521,46 @@ class TestMatching:
             (globex, "outbound"),
         } == {(i.contact, i.direction.value) for i in messages}
 
+    @pytest.mark.parametrize("first", ["theirs", "mine"])
+    def test_the_owners_messages_to_a_namesake_go_to_them(self, tmp_path: Path, first: str) -> None:
+        """In a thread with a connection named as the owner, both sides' messages are kept."""
+        folder = copy_era("Complete_LinkedInDataExport_09-18-2022", tmp_path)
+        other = "https://www.linkedin.com/in/jordan-pike-globex"
+        with (folder / "Connections.csv").open("a", encoding="utf-8") as file:
+            file.write("\nJordan,Pike,,Globex,CTO,02 Jun 2022\n")
+        rows = {
+            "theirs": f"2-TkFN,,Jordan Pike,{other},Jordan Pike,2022-06-03 10:00:00 UTC,,Hi,INBOX",
+            "mine": f"2-TkFN,,Jordan Pike,{OWNER},Jordan Pike,2022-06-03 11:00:00 UTC,,Hi,INBOX",
+        }
+        with (folder / "messages.csv").open("a", encoding="utf-8") as file:
+            file.write(rows[first] + "\n" + rows[{"theirs": "mine", "mine": "theirs"}[first]])
+
+        found = read_linkedin_export(folder, sender=OWNER)
+
+        assert {(other, "inbound"), (other, "outbound")} == {
+            (i.contact, i.direction.value)
+            for i in found
+            if i.metadata.get("conversation_id") == "2-TkFN"
+        }
+
+    def test_the_owners_message_to_a_namesake_known_by_name_goes_to_them(
+        self, tmp_path: Path
+    ) -> None:
+        """A namesake of the owner who never wrote, and has no URL, gets the owner's message."""
+        folder = copy_era("Complete_LinkedInDataExport_09-18-2022", tmp_path)
+        with (folder / "Connections.csv").open("a", encoding="utf-8") as file:
+            file.write("\nJordan,Pike,,Globex,CTO,02 Jun 2022\n")
+        with (folder / "messages.csv").open("a", encoding="utf-8") as file:
+            file.write(
+                f"2-TkFO,,Jordan Pike,{OWNER},Jordan Pike,2022-06-03 11:00:00 UTC,,Hi,INBOX\n"
+            )
+
+        found = read_linkedin_export(folder, sender=OWNER)
+
+        namesake = {(i.kind.value, i.direction.value) for i in found if i.contact == "Jordan Pike"}
+        assert ("message", "outbound") in namesake
+        assert "connection_accepted" in {kind for kind, _ in namesake}
+
     def test_an_inbound_message_to_someone_else_is_skipped(self, tmp_path: Path) -> None:
         """A message between two other people says nothing about the owner's relationships."""
         folder = era_2023_with(

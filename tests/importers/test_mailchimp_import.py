@@ -352,6 +352,32 @@ class TestBadInput:
             assert check(relationship, "send_marketing", policy=strict).allowed
         assert interactions == read_mailchimp_export(path, sender="acme")
 
+    @pytest.mark.parametrize(
+        ("header", "ending", "code"),
+        [
+            ("UNSUB_TIME,UNSUB_REASON", "NORMAL", "consent_withdrawn"),
+            ("CLEAN_TIME,CLEAN_CAMPAIGN_TITLE", "June news", "undeliverable"),
+        ],
+    )
+    @pytest.mark.parametrize("confirm", ["", "2024-01-01 10:00:00"])
+    def test_an_unsubscribe_or_clean_at_the_instant_of_the_opt_in_stands(
+        self, tmp_path: Path, header: str, ending: str, code: str, confirm: str
+    ) -> None:
+        """A member unsubscribed or cleaned at the instant they opted in may not be sent marketing."""
+        at = "2024-01-01 10:00:00"
+        path = tmp_path / "members.csv"
+        rows = [f"m{n}@example.com,M,2,{at},,{confirm},,,,,{at},{ending},{at}" for n in range(20)]
+        columns = HEADER.removesuffix(",LAST_CHANGED") + f",{header},LAST_CHANGED"
+        path.write_text("\n".join([columns, *rows]) + "\n", encoding="utf-8")
+
+        interactions = read_mailchimp_export(path, sender="acme")
+
+        for n in range(20):
+            relationship = replay(of(interactions, f"m{n}@example.com"))
+            decision = check(relationship, "send_marketing", at="2024-01-02T00:00:00Z")
+            assert code in decision.codes
+        assert interactions == read_mailchimp_export(path, sender="acme")
+
     def test_times_are_imported_as_written(self, tmp_path: Path) -> None:
         """A confirmation dated before its grant is kept as the export dated it; an offset is honoured."""
         path = tmp_path / "members.csv"

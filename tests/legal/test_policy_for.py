@@ -40,6 +40,8 @@ TABLE = [
     ("DE-BY", "etiquette & gdpr"),
     ("fr-75", "etiquette & gdpr"),
     (" de ", "etiquette & gdpr"),
+    ("DE\u00a0", "etiquette & gdpr"),  # a no-break space, as copied from a web page
+    ("\u3000de", "etiquette & gdpr"),
     ("IE-D", "etiquette & gdpr"),
     *[(code, "etiquette & gdpr") for code in EU_27],
     *[(code.lower(), "etiquette & gdpr") for code in EU_27],

@@ -339,6 +339,13 @@ class _Message:
     to: str
 
 
+def _by_owner(message: _Message, owner_url: str | None, owner_name: str) -> bool:
+    # By the owner's URL when it is known, else by their name.
+    if owner_url is not None:
+        return message.sender_url == owner_url
+    return message.sender_name.casefold() == owner_name.casefold()
+
+
 class _Reader:
     """
     Turns the files of one export into interactions.
@@ -632,6 +639,22 @@ class _Reader:
             return None
         return self.resolve(to, None)
 
+    def _named_recipient(
+        self, message: _Message, writers: dict[tuple[str, str], set[str]], sender: str
+    ) -> str | None:
+        """
+        Return whom the owner's *message* to a recipient known by name went to.
+
+        In a one-to-one thread it is the one other person who wrote there under
+        that name; else the person of that name who is not the owner, as
+        `resolve_other` finds them.
+        """
+        others = writers.get((message.conversation, message.to.casefold()), set())
+        others = others - {message.sender_url}
+        if len(others) == 1:
+            return next(iter(others))
+        return self.resolve_other(message.to, None, sender)
+
     def _group_conversations(self, messages: list[_Message]) -> set[str]:
         # A conversation of more than two people. A recipient known only by a
         # name (two people share it) is one of the senders when a sender with
@@ -670,23 +693,17 @@ class _Reader:
                 "cannot tell which messages the owner sent; pass sender= with your profile URL",
             )
         groups = self._group_conversations(messages)
-        # In a one-to-one thread, a recipient known only by a name two people
-        # share is the one who wrote in that thread under that name.
-        writers: dict[tuple[str, str], str] = {
-            (m.conversation, m.sender_name.casefold()): m.sender_url for m in messages
-        }
+        writers: dict[tuple[str, str], set[str]] = {}
+        for m in messages:
+            writers.setdefault((m.conversation, m.sender_name.casefold()), set()).add(m.sender_url)
         found = []
         for m in messages:
             if m.conversation in groups:
                 continue
             recipient = self._single_recipient(m)
-            if recipient is not None and not recipient.startswith("https://"):
-                recipient = writers.get((m.conversation, recipient.casefold()), recipient)
-            if owner_url is not None:
-                mine = m.sender_url == owner_url
-            else:
-                mine = m.sender_name.casefold() == owner_name.casefold()
-            if mine:
+            if _by_owner(m, owner_url, owner_name):
+                if recipient is not None and not m.recipient_urls:
+                    recipient = self._named_recipient(m, writers, sender)
                 direction, contact = Direction.OUTBOUND, recipient
             else:
                 direction, contact = Direction.INBOUND, m.sender_url

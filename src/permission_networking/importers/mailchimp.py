@@ -233,26 +233,20 @@ def _member(table: Table, row: Row, email_column: str, sender: str) -> list[Inte
     found = _consent(row, email, sender, times["optin_time"], times["confirm_time"])
     if (unsubscribed := times["unsub_time"]) is not None:
         reason = row.get("unsub_reason")
-        found.append(
-            _make(
-                InteractionKind.OPT_OUT,
-                unsubscribed,
-                sender=sender,
-                contact=email,
-                purpose=Purpose.MARKETING,
-                metadata={"reason": reason} if reason else {},
-            )
+        opt_out = _make(
+            InteractionKind.OPT_OUT,
+            unsubscribed,
+            sender=sender,
+            contact=email,
+            purpose=Purpose.MARKETING,
+            metadata={"reason": reason} if reason else {},
         )
+        found.append(_last_at_its_instant(opt_out, found))
     if (cleaned := times["clean_time"]) is not None:
-        found.append(
-            _make(
-                InteractionKind.BOUNCED,
-                cleaned,
-                sender=sender,
-                contact=email,
-                channel=Channel.EMAIL,
-            )
+        bounced = _make(
+            InteractionKind.BOUNCED, cleaned, sender=sender, contact=email, channel=Channel.EMAIL
         )
+        found.append(_last_at_its_instant(bounced, found))
     profile = {}
     if (zone := _timezone(row.get("timezone"))) is not None:
         profile["timezone"] = zone
@@ -270,6 +264,17 @@ def _member(table: Table, row: Row, email_column: str, sender: str) -> list[Inte
             )
         )
     return found
+
+
+def _last_at_its_instant(interaction: Interaction, before: list[Interaction]) -> Interaction:
+    # The fold applies interactions of one instant in the order of their ids.
+    # An unsubscribe or a clean is where the member stands now, so at the
+    # instant of a consent it must come after it, which a hash alone would
+    # decide by chance: its id is then the latest one's, extended.
+    tied = [i.id for i in before if i.at == interaction.at]
+    if not tied:
+        return interaction
+    return attrs.evolve(interaction, id=f"{max(tied)}:{interaction.kind}")
 
 
 def _make(kind: InteractionKind, at: datetime, **fields: object) -> Interaction:
