@@ -5,6 +5,7 @@ Tests for check, require, the can_* guards, Decision and the etiquette table row
 from __future__ import annotations
 
 import dataclasses
+import enum
 import json
 
 from collections.abc import Callable, Sequence
@@ -633,6 +634,17 @@ class TestDecision:
             assert RelationshipState.CONNECTED == decision.state
             assert "not_engaged" in codes(decision)
 
+    def test_a_combinations_own_settings_do_not_lower_its_state(self, log: Log) -> None:
+        """A combination built by hand with settings of its own states what its parts see."""
+        rel = log.add("meeting", 0).relationship()
+        parts = (Policy.etiquette(), Policy.casl())
+        policy = Policy(name="mine", parts=parts, engagement_ttl=timedelta(days=30))
+
+        decision = check(rel, "ask_favor", at=day(60), policy=policy)
+
+        assert RelationshipState.ENGAGED == decision.state
+        assert "not_engaged" not in codes(decision)
+
     def test_retry_at_is_none_when_one_reason_does_not_lapse(self) -> None:
         """retry_at is the latest until, or None as soon as one reason has none."""
         rel = engaged().relationship()
@@ -932,7 +944,10 @@ class TestRulesAndPolicies:
 
     @pytest.mark.parametrize(
         "found",
-        [None, False, 0, "", "not_engaged", Reason, [Reason], [None], ["not_engaged"], 3],
+        [
+            *(None, False, 0, "", "not_engaged", Reason, [Reason], [None], ["not_engaged"], 3),
+            *(set(), frozenset(), {}),
+        ],
         ids=repr,
     )
     def test_a_rule_that_returns_what_is_not_reasons_denies_with_rule_error(
@@ -961,6 +976,78 @@ class TestRulesAndPolicies:
             assert [performed] == store.decisions()
             assert 1 == len(store.history("ana", "bo"))
 
+    def test_texts_of_ones_own_enum_are_kept_as_their_values(self, connected: Log) -> None:
+        """Names, groups, codes and obligations given as (str, Enum) members decide as their values."""
+
+        class Mine(str, enum.Enum):  # noqa: UP042 (the old style is the point)
+            NAME = "mine"
+            GROUP = "g1"
+            CODE = "my_code"
+            DUTY = "say_hello"
+
+        def deny(rel: Relationship, req: Request, policy: Policy) -> Sequence[Reason]:
+            return [Reason(Mine.CODE, "not on Fridays", "mine")] if req.action == "pitch" else []
+
+        def fail(rel: Relationship, req: Request, policy: Policy) -> Sequence[Reason]:
+            raise RuntimeError("boom")
+
+        def oblige(rel: Relationship, req: Request, policy: Policy) -> Sequence[str]:
+            return [Mine.DUTY]
+
+        rules = (
+            Rule(Mine.NAME, Action, deny, oblige),
+            Rule(Mine.NAME, {Action.ASK_FAVOR}, fail),
+        )
+        policy = Policy(name=Mine.NAME, rules=rules)
+        relationship = connected.relationship()
+        decisions = [
+            check(relationship, action, at=day(1), policy=policy, group=Mine.GROUP)
+            for action in ("message", "pitch", "ask_favor")
+        ]
+
+        assert ["my_code"] == codes(decisions[1])
+        assert ["rule_error"] == codes(decisions[2])
+        assert ("say_hello",) == decisions[0].obligations
+        for decision in decisions:
+            texts = (decision.policy, decision.group, *decision.obligations, *decision.codes)
+            assert all(type(text) is str for text in texts)
+            assert decision == Decision.from_dict(decision.to_dict())
+            assert decision.explain() == attrs.evolve(decision).explain()
+            assert "Mine." not in decision.explain()
+
+    def test_a_plain_group_is_answered_in_plain_after_an_enum_one(self, connected: Log) -> None:
+        """A cached request made with an enum member does not hand that member to a later caller."""
+
+        class Team(str, enum.Enum):  # noqa: UP042 (the old style is the point)
+            SALES = "team-sales"
+
+        relationship = connected.relationship()
+        check(relationship, "promote_in_group", at=day(1), group=Team.SALES)
+
+        decision = check(relationship, "promote_in_group", at=day(1), group="team-sales")
+
+        assert type(decision.group) is str
+
+    def test_suggestions_leave_out_what_fails_its_obligations(self, connected: Log) -> None:
+        """An action whose obligations fail is denied, so a denial does not suggest it."""
+
+        def fine(rel: Relationship, req: Request, policy: Policy) -> Sequence[Reason]:
+            return ()
+
+        def broken(rel: Relationship, req: Request, policy: Policy) -> Sequence[str]:
+            raise RuntimeError("boom")
+
+        mine = Policy(name="mine", rules=(Rule("mine", {Action.MESSAGE}, fine, broken),))
+        relationship = connected.relationship()
+
+        for policy in (ETIQUETTE & mine, mine & ETIQUETTE):
+            denied = check(relationship, "pitch", at=day(1), policy=policy)
+            screened = screen([relationship], "pitch", at=day(1), policy=policy)
+
+            assert ["rule_error"] == codes(check(relationship, "message", at=day(1), policy=policy))
+            assert (Action.SHARE_VALUE,) == denied.suggestions
+            assert denied == screened.denied[relationship.contact]
+
     def test_a_rule_may_return_any_iterable_of_reasons(self, connected: Log) -> None:
         """A generator of Reason values is as good as a list."""
         reason = Reason("not_engaged", "not yet", "mine")
@@ -973,7 +1060,9 @@ class TestRulesAndPolicies:
         assert (reason,) == check(connected.relationship(), "message", policy=policy).reasons
 
     @pytest.mark.parametrize(
-        "found", ["include_unsubscribe", [None], [3], [""], [b"x"], None], ids=repr
+        "found",
+        ["include_unsubscribe", [None], [3], [""], [b"x"], None, {"include_unsubscribe"}],
+        ids=repr,
     )
     def test_an_obligation_check_that_returns_what_is_not_strings_denies(
         self, connected: Log, tmp_path: Path, found: object

@@ -390,6 +390,24 @@ class TestEvidenceAndPermission:
         assert type(i.purpose) is str
         assert i == Interaction.from_dict(json.loads(json.dumps(i.to_dict())))
 
+    def test_texts_from_an_enum_of_ones_own_are_their_values(self) -> None:
+        """Ids, pair, group and metadata given as (str, Enum) members are kept as plain strings."""
+
+        class Mine(str, enum.Enum):  # noqa: UP042 (the old style is the point)
+            ID = "i-1"
+            GROUP = "founders"
+            KEY = "source"
+
+        i = Interaction(
+            Mine.ID, Mine.KEY, Mine.GROUP, "group_joined", "2026-01-01T00:00:00Z",
+            group=Mine.GROUP, metadata={Mine.KEY: Mine.GROUP},
+        )  # fmt: skip
+
+        texts = (i.id, i.sender, i.contact, i.group, *i.metadata, *i.metadata.values())
+        assert all(type(text) is str for text in texts)
+        assert {"source": "founders"} == i.to_dict()["metadata"]
+        assert i == Interaction.from_dict(i.to_dict())
+
 
 class TestConstructorsTakeStrings:
     """Every constructor that takes an enum takes its string value, and an aware time as a string."""

@@ -298,6 +298,9 @@ def _define(source: str, bound: dict[str, object], title: str) -> dict[str, Any]
         linecache.cache[filename] = (len(source), None, lines, filename)
         code = compile(source, filename, "exec")
         if len(_CODE) >= _CODE_MAX:
+            # Their sources go too: linecache never lets go of them itself.
+            for forgotten in _CODE.values():
+                linecache.cache.pop(forgotten.co_filename, None)
             _CODE.clear()
         _CODE[source] = code
     namespace: dict[str, Any] = dict(bound)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import enum
 
 from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Set as AbstractSet
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Final, Self
 
@@ -86,7 +87,7 @@ def _to_code(value: object) -> str:
     # A reason code, as a plain string (a ReasonCode or any non-empty code of one's own).
     if not isinstance(value, str) or not value:
         raise InvalidInteraction("code", value, "expected a non-empty string code")
-    return str(value)
+    return value if type(value) is str else str.__str__(value)
 
 
 def _string_field(_instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
@@ -165,7 +166,10 @@ def checked_obligations(found: object) -> list[str] | tuple[str, ...]:
             something that is not a non-empty string), so that the guard
             denies with ``rule_error`` instead of allowing.
     """
-    return _sequence("an obligation check", found, _is_text, "non-empty strings")
+    found = _sequence("an obligation check", found, _is_text, "non-empty strings")
+    if all(type(item) is str for item in found):
+        return found
+    return tuple(str.__str__(item) for item in found)
 
 
 def _is_reason(item: object) -> bool:
@@ -179,9 +183,13 @@ def _is_text(item: object) -> bool:
 def _sequence(
     who: str, found: object, valid: Callable[[object], bool], expected: str
 ) -> list[Any] | tuple[Any, ...]:
-    # A list or tuple (or another iterable, but not text) of what *valid* accepts.
+    # A list or tuple (or another iterable in an order of its own: not text,
+    # a set or a mapping, whose order would make equal decisions differ) of
+    # what *valid* accepts.
     if type(found) is not list and type(found) is not tuple:
-        if isinstance(found, str | bytes) or not isinstance(found, Iterable):
+        if isinstance(found, str | bytes | AbstractSet | Mapping) or not isinstance(
+            found, Iterable
+        ):
             msg = f"{who} returned {found!r}; return a list or tuple of {expected}, or an empty one"
             raise TypeError(msg)
         found = tuple(found)

@@ -4,7 +4,7 @@ The guards: `check`, `require` and the `can_*` shortcuts.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from functools import partial
 from types import FunctionType
@@ -125,7 +125,7 @@ def _resolve(
         raise InvalidRequest("group", group, "expected a non-empty string")
     if group is not None and not encodable(group):
         raise InvalidRequest("group", group, "not text: it holds a lone surrogate")
-    return (act, chan, purp, group)
+    return (act, chan, purp, None if group is None else str.__str__(group))
 
 
 def make_request(
@@ -297,21 +297,55 @@ def _suggest(policy: Policy, plan: Plan, channel: Channel | None) -> Suggest:
     found = plan.suggest.get(channel)
     if found is None:
         plans = _plans(policy)
-        found = compile_suggestions(
-            [
-                (
-                    other,
-                    DEFAULT_CHANNEL.get(other) if channel is None else channel,
-                    DEFAULT_PURPOSE.get(other),
-                    _entries(plans[other]),
-                )
-                for other in SUGGESTED
-                if other is not plan.action
-            ],
-            _request,
-        )
+        alternatives = [
+            (
+                other,
+                DEFAULT_CHANNEL.get(other) if channel is None else channel,
+                DEFAULT_PURPOSE.get(other),
+                _entries(plans[other]),
+            )
+            for other in SUGGESTED
+            if other is not plan.action
+        ]
+        found = compile_suggestions(alternatives, _request)
+        obliging = {
+            other: (chan, purpose, plans[other].obligations)
+            for other, chan, purpose, _ in alternatives
+            if any(_may_fail(rule) for _, rule in plans[other].obligations)
+        }
+        if obliging:
+            found = _obliged(found, obliging)
         plan.suggest[channel] = found
     return found
+
+
+def _may_fail(rule: Rule) -> bool:
+    # An obligations function of one's own: the library's own never fail.
+    return rule.obligations not in REQUEST_ONLY and rule.obligations not in USUALLY_REQUEST_ONLY
+
+
+def _obliged(
+    suggest: Suggest, obliging: Mapping[Action, tuple[Channel | None, PurposeLike | None, Rules]]
+) -> Suggest:
+    # Suggestions without the actions whose obligations fail, which `check` denies.
+    def suggest_obliged(
+        relationship: Relationship, at: datetime, group: str | None
+    ) -> tuple[Action, ...]:
+        found = suggest(relationship, at, group)
+        kept = tuple(a for a in found if a not in obliging or _obliges(relationship, at, group, a))
+        return found if len(kept) == len(found) else kept
+
+    def _obliges(
+        relationship: Relationship, at: datetime, group: str | None, action: Action
+    ) -> bool:
+        channel, purpose, rules = obliging[action]
+        try:
+            _obligations(relationship, _request((action, at, channel, purpose, group)), rules)
+        except Exception:  # noqa: BLE001
+            return False
+        return True
+
+    return suggest_obliged
 
 
 def evaluate(
@@ -425,9 +459,11 @@ def _fill(  # noqa: PLR0913, PLR0917
         if retry_at is None or until > retry_at:
             retry_at = until
     at = request.at
-    ttl, consent = policy.engagement_ttl, policy.express_consent_ttl
+    # The policies that decide: a combination's own settings decide nothing.
+    leaves = policy.leaves if policy.parts else (policy,)
+    ttl, consent = leaves[0].engagement_ttl, leaves[0].express_consent_ttl
     state = relationship.state_at(at, engagement_ttl=ttl, express_consent_ttl=consent)
-    for part in policy.leaves if policy.parts else ():
+    for part in leaves[1:]:
         # Parts that disagree on how long engagement or consent lasts: the
         # state is the lowest any part sees, as the rules that deny on it do.
         if part.engagement_ttl != ttl or part.express_consent_ttl != consent:

@@ -14,7 +14,7 @@ from dateutil.relativedelta import relativedelta
 
 from ._rules import Rule
 from ._time import Duration, span_problem
-from ._values import Action, check_iterable, encodable
+from ._values import Action, check_iterable, encodable, plain
 from .exceptions import InvalidRequest
 
 
@@ -126,7 +126,7 @@ class Policy:
             soft opt-in holds until the customer objects. None: no limit.
     """
 
-    name: str = attrs.field(validator=_name)
+    name: str = attrs.field(converter=plain, validator=_name)
     rules: tuple[Rule, ...] = attrs.field(default=(), converter=_rules)
     parts: tuple[Policy, ...] = attrs.field(default=(), converter=_parts)
     engagement_ttl: Duration = attrs.field(default=timedelta(days=365), validator=_duration)

@@ -15,7 +15,7 @@ import attrs
 
 from ._conditions import Checked, Conditions, Denial, compile_rule
 from ._time import shift
-from ._values import Action, Channel, Purpose, PurposeLike, encodable, enum_value
+from ._values import Action, Channel, Purpose, PurposeLike, encodable, enum_value, plain
 from .exceptions import InvalidInteraction, InvalidRequest
 
 
@@ -298,16 +298,18 @@ class Rule:
     Attributes:
         name: A short name, given as `Reason.rule` of what it finds.
         actions: The actions it applies to.
-        check: Returns the reasons it finds, a list or tuple of `Reason`
-            values (empty when it finds nothing); reasons with a warning
-            code warn instead of denying. Returning anything else, or
+        check: Returns the reasons it finds, a list, tuple or generator of
+            `Reason` values (empty when it finds nothing); reasons with a
+            warning code warn instead of denying. Returning anything else
+            (a set or a mapping too, whose order is not the rule's), or
             raising, denies with ``rule_error``.
         obligations: Returns what the sender must do when the action is
-            allowed, a list or tuple of non-empty strings; anything else
-            denies with ``rule_error``. None (the field) for nothing.
+            allowed, a list, tuple or generator of non-empty strings;
+            anything else denies with ``rule_error``. None (the field) for
+            nothing.
     """
 
-    name: str = attrs.field(validator=_named)
+    name: str = attrs.field(converter=plain, validator=_named)
     actions: frozenset[Action] = attrs.field(converter=_actions)
     check: RuleCheck = attrs.field(validator=_callable)
     obligations: ObligationCheck | None = attrs.field(default=None, validator=_callable_or_none)

@@ -481,6 +481,18 @@ def is_zone(name: str) -> bool:
     return True
 
 
+def plain(value: object) -> object:
+    """
+    Return a `str` subclass (a member of an integrator's own ``(str, Enum)``) as the plain string it holds; anything else as it is.
+
+    Its ``str()`` may be its name, and an enum member would make equal values
+    hash, print and round-trip apart.
+    """
+    if isinstance(value, str) and type(value) is not str:
+        return str.__str__(value)
+    return value
+
+
 def encodable(text: str) -> bool:
     """
     Whether *text* can be written as UTF-8: it holds no lone surrogate.
@@ -501,7 +513,7 @@ def _text(field: str, value: object, *, optional: bool = False) -> str | None:
         raise InvalidInteraction(field, value, "expected a non-empty string")
     if not encodable(value):
         raise InvalidInteraction(field, value, "not text: it holds a lone surrogate")
-    return value
+    return value if type(value) is str else str.__str__(value)
 
 
 MAX_IDENTIFIER_BYTES: Final = 800
@@ -635,7 +647,7 @@ def _metadata(kind: InteractionKind, value: object) -> MappingProxyType[str, str
             raise InvalidInteraction(
                 "metadata.timezone", zone, "not an IANA time zone name, e.g. Europe/Berlin"
             )
-    return MappingProxyType(dict(value))
+    return MappingProxyType({str.__str__(key): str.__str__(item) for key, item in value.items()})
 
 
 _EMPTY: MappingProxyType[str, str] = MappingProxyType({})

@@ -5,6 +5,7 @@ Tests that the hot path's shortcuts give exactly what the plain construction giv
 from __future__ import annotations
 
 import gc
+import linecache
 import pickle
 import weakref
 
@@ -417,6 +418,23 @@ def test_full_caches_start_again(monkeypatch: pytest.MonkeyPatch) -> None:
         connected, "message", at=day(1), group="emptied", policy=Policy.etiquette()
     )
     assert first.allowed
+
+
+def test_sources_of_forgotten_code_leave_linecache(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The compiled code kept for tracebacks is bounded with the code cache, not kept forever."""
+    monkeypatch.setattr(_conditions, "_CODE", {})
+    monkeypatch.setattr(_conditions, "_CODE_MAX", 2)
+    connected = Log(contact="bo").inbound("connection_accepted", 0).relationship()
+
+    def ours() -> set[str]:
+        return {name for name in linecache.cache if name.startswith("<permission_networking")}
+
+    before = ours()
+    for unanswered in range(1, 8):
+        rules = Policy.etiquette().rules[:unanswered]
+        check(connected, "message", at=day(1), policy=Policy(name=f"p{unanswered}", rules=rules))
+
+    assert len(ours() - before) <= 2
 
 
 def test_evaluate_splits_reasons_and_warnings() -> None:
