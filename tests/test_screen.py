@@ -4,12 +4,21 @@ Tests for screen: one action decided for many relationships.
 
 from __future__ import annotations
 
+import json
 import pickle
 
 import attrs
 import pytest
 
-from permission_networking import InvalidRequest, Policy, Reason, check, screen
+from permission_networking import (
+    InvalidInteraction,
+    InvalidRequest,
+    Policy,
+    Reason,
+    Screening,
+    check,
+    screen,
+)
 from permission_networking._screen import overrule
 from timeline import Log, day
 
@@ -54,6 +63,39 @@ def test_screening_with_a_fixed_policy() -> None:
     assert ("connected", "engaged", "opted") == result.allowed
     assert {"not_connected": 2, "do_not_contact": 1} == dict(result.counts)
     assert ["connected", "engaged", "opted"] == list(result)
+
+
+def test_a_screening_round_trips_through_json() -> None:
+    """to_dict gives plain JSON, every denial as its decision's dict, and from_dict an equal screening."""
+    result = screen([log.relationship() for log in audience()], "pitch", at=day(2))
+
+    data = json.loads(json.dumps(result.to_dict()))
+    again = Screening.from_dict(data)
+
+    assert "pitch" == data["action"]
+    assert data["denied"]["blocked"] == result.denied["blocked"].to_dict()
+    assert result == again
+    assert list(result.denied) == list(again.denied)
+    assert dict(result.counts) == dict(again.counts)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"allowed": "bo"},
+        {"denied": []},
+        {"counts": {"not_connected": -1}},
+        {"counts": {"not_connected": True}},
+        {"extra": 1},
+    ],
+    ids=repr,
+)
+def test_a_screening_from_a_bad_dict_is_refused(change: dict[str, object]) -> None:
+    """Each part must be what to_dict writes."""
+    data = screen([], "message", at=day(2)).to_dict() | change
+
+    with pytest.raises(InvalidInteraction):
+        Screening.from_dict(data)
 
 
 def test_screen_consumes_an_iterator() -> None:

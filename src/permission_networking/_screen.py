@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime
 from functools import partial
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, TypeAlias, cast
+from typing import TYPE_CHECKING, Any, Final, Self, TypeAlias, cast
 
 import attrs
 
@@ -26,9 +26,17 @@ from ._guards import (
 from ._jurisdiction import policy_for
 from ._relationship import Relationship
 from ._rules import Codes, Request
-from ._time import Instant
-from ._values import Action, Channel, PurposeLike, check_iterable, to_action, to_at
-from .exceptions import InvalidRequest
+from ._time import Instant, format_instant
+from ._values import (
+    Action,
+    Channel,
+    PurposeLike,
+    check_iterable,
+    check_keys,
+    to_action,
+    to_at,
+)
+from .exceptions import InvalidInteraction, InvalidRequest
 
 
 if TYPE_CHECKING:
@@ -71,6 +79,44 @@ class Screening:
         """
         return iter(self.allowed)
 
+    def to_dict(self) -> dict[str, Any]:
+        """
+        Return a JSON-safe dict, every denial in it as its `Decision.to_dict`.
+        """
+        return {
+            "action": self.action.value,
+            "at": format_instant(self.at),
+            "allowed": list(self.allowed),
+            "denied": {contact: d.to_dict() for contact, d in self.denied.items()},
+            "counts": dict(self.counts),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Self:
+        """
+        Build a screening from the output of `to_dict`.
+
+        Raises:
+            InvalidInteraction: A key is missing or unknown, or a value is invalid.
+        """
+        check_keys("screening", data, required=_SCREENING_KEYS, allowed=_SCREENING_KEYS)
+        allowed, denied, counts = data["allowed"], data["denied"], data["counts"]
+        if not isinstance(allowed, list | tuple) or not all(isinstance(c, str) for c in allowed):
+            raise InvalidInteraction("allowed", allowed, "expected a list of contact ids")
+        if not isinstance(denied, Mapping):
+            raise InvalidInteraction("denied", denied, "expected a mapping of contact to decision")
+        if not isinstance(counts, Mapping) or not all(
+            isinstance(code, str) and type(n) is int and n > 0 for code, n in counts.items()
+        ):
+            raise InvalidInteraction("counts", counts, "expected a mapping of code to count")
+        return cls(
+            data["action"],
+            data["at"],
+            allowed,
+            MappingProxyType({str(c): Decision.from_dict(d) for c, d in denied.items()}),
+            MappingProxyType(dict(counts)),
+        )
+
     def __reduce__(self) -> tuple[Callable[..., Screening], tuple[Any, ...]]:
         # Pickled as plain dicts (a mappingproxy does not pickle), so that a
         # screening can travel between the workers of a distributed engine.
@@ -78,6 +124,9 @@ class Screening:
             _screening,
             (self.action, self.at, self.allowed, dict(self.denied), dict(self.counts)),
         )
+
+
+_SCREENING_KEYS: Final = frozenset({"action", "at", "allowed", "denied", "counts"})
 
 
 def _screening(

@@ -1084,6 +1084,25 @@ class TestVerify:
                 {"kind": "removed", "sender": "ana", "contact": BO, "id": None, "detail": "gone"}
             ],
         } == verification.to_dict()
+        assert verification == Verification.from_dict(
+            json.loads(json.dumps(verification.to_dict()))
+        )
+
+    def test_results_take_strings_and_refuse_what_they_cannot_hold(self) -> None:
+        """
+        A problem's kind may be given as its string; a kind or count that is none is refused.
+        """
+        assert ProblemKind.CHANGED is Problem("changed", "ana", BO, "i", "edited").kind
+        for bad in (
+            lambda: Problem("edited", "ana", BO, "i", "x"),
+            lambda: Problem(ProblemKind.CHANGED, "", BO, "i", "x"),
+            lambda: Verification(ok=1, checked=0),
+            lambda: Verification(ok=True, checked=-1),
+            lambda: Verification(ok=False, checked=1, problems=["changed"]),
+            lambda: Verification.from_dict({"ok": True, "checked": 0}),
+        ):
+            with pytest.raises(InvalidInteraction):
+                bad()
 
 
 class TestAudit:

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import enum
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Protocol, Self, runtime_checkable
+from typing import TYPE_CHECKING, Any, Final, Protocol, Self, runtime_checkable
 
 import attrs
 
@@ -16,7 +16,16 @@ from permission_networking._decision import Decision
 from permission_networking._relationship import Relationship
 from permission_networking._screen import Screening
 from permission_networking._time import Instant
-from permission_networking._values import Action, Channel, Interaction, PurposeLike
+from permission_networking._values import (
+    Action,
+    Channel,
+    Interaction,
+    PurposeLike,
+    check_keys,
+    enum_value,
+    required_text,
+)
+from permission_networking.exceptions import InvalidInteraction
 
 
 if TYPE_CHECKING:
@@ -44,6 +53,28 @@ class ProblemKind(enum.StrEnum):
     """
 
 
+def _to_kind(value: object) -> ProblemKind:
+    return enum_value(ProblemKind, "kind", value)
+
+
+def _to_sender(value: object) -> str:
+    return required_text("sender", value)
+
+
+def _to_contact(value: object) -> str:
+    return required_text("contact", value)
+
+
+def _to_id(value: object) -> str | None:
+    return None if value is None else required_text("id", value)
+
+
+def _to_detail(value: object) -> str:
+    if not isinstance(value, str):
+        raise InvalidInteraction("detail", value, "expected a string")
+    return str.__str__(value)
+
+
 @attrs.frozen
 class Problem:
     """
@@ -59,11 +90,11 @@ class Problem:
         detail: What is wrong, in plain English.
     """
 
-    kind: ProblemKind
-    sender: str
-    contact: str
-    id: str | None
-    detail: str
+    kind: ProblemKind = attrs.field(converter=_to_kind)
+    sender: str = attrs.field(converter=_to_sender)
+    contact: str = attrs.field(converter=_to_contact)
+    id: str | None = attrs.field(converter=_to_id)
+    detail: str = attrs.field(converter=_to_detail)
 
     def to_dict(self) -> dict[str, Any]:
         """
@@ -76,6 +107,42 @@ class Problem:
             "id": self.id,
             "detail": self.detail,
         }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Self:
+        """
+        Build a problem from the output of `to_dict`.
+
+        Raises:
+            InvalidInteraction: A key is missing or unknown, or a value is invalid.
+        """
+        check_keys("problem", data, required=_PROBLEM_KEYS, allowed=_PROBLEM_KEYS)
+        return cls(data["kind"], data["sender"], data["contact"], data["id"], data["detail"])
+
+
+_PROBLEM_KEYS: Final = frozenset({"kind", "sender", "contact", "id", "detail"})
+
+
+def _to_ok(value: object) -> bool:
+    if type(value) is not bool:
+        raise InvalidInteraction("ok", value, "expected True or False")
+    return value
+
+
+def _to_checked(value: object) -> int:
+    if type(value) is not int or value < 0:
+        raise InvalidInteraction("checked", value, "expected a count, an int of 0 or more")
+    return value
+
+
+def _to_problems(value: object) -> tuple[Problem, ...]:
+    if isinstance(value, str | bytes) or not isinstance(value, Iterable):
+        raise InvalidInteraction("problems", value, "expected a sequence of Problem values")
+    problems = tuple(value)
+    for problem in problems:
+        if not isinstance(problem, Problem):
+            raise InvalidInteraction("problems", problem, "expected a Problem")
+    return problems
 
 
 @attrs.frozen
@@ -91,9 +158,9 @@ class Verification:
         problems: What was found wrong, pair by pair.
     """
 
-    ok: bool
-    checked: int
-    problems: tuple[Problem, ...] = ()
+    ok: bool = attrs.field(converter=_to_ok)
+    checked: int = attrs.field(converter=_to_checked)
+    problems: tuple[Problem, ...] = attrs.field(default=(), converter=_to_problems)
 
     def __bool__(self) -> bool:
         return self.ok
@@ -107,6 +174,23 @@ class Verification:
             "checked": self.checked,
             "problems": [problem.to_dict() for problem in self.problems],
         }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Self:
+        """
+        Build a verification from the output of `to_dict`.
+
+        Raises:
+            InvalidInteraction: A key is missing or unknown, or a value is invalid.
+        """
+        check_keys("verification", data, required=_VERIFICATION_KEYS, allowed=_VERIFICATION_KEYS)
+        problems = data["problems"]
+        if not isinstance(problems, list | tuple):
+            raise InvalidInteraction("problems", problems, "expected a list")
+        return cls(data["ok"], data["checked"], [Problem.from_dict(p) for p in problems])
+
+
+_VERIFICATION_KEYS: Final = frozenset({"ok", "checked", "problems"})
 
 
 @runtime_checkable
