@@ -8,6 +8,7 @@ a datetime holds; calling hours are found where a local date cannot be written.
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -126,3 +127,59 @@ def test_calling_hours_at_the_ends_of_the_calendar(at: str, zone: str, opens: st
     found = next_call_time(datetime.fromisoformat(at), zone, (8, 21))
 
     assert opens == (None if found is None else found.isoformat())
+
+
+def _offset_changes(zone: str, year: int) -> list[datetime]:
+    # The hours of *year* (UTC) in which *zone* changes its offset.
+    tz = ZoneInfo(zone)
+    hour = datetime(year, 1, 1, tzinfo=UTC)
+    found = []
+    while hour.year == year:
+        if (
+            hour.astimezone(tz).utcoffset()
+            != (hour + timedelta(hours=1)).astimezone(tz).utcoffset()
+        ):
+            found.append(hour)
+        hour += timedelta(hours=1)
+    return found
+
+
+def _in_hours(at: datetime, zone: str, hours: tuple[int, int]) -> bool:
+    return hours[0] <= at.astimezone(ZoneInfo(zone)).hour < hours[1]
+
+
+@pytest.mark.parametrize(
+    "zone",
+    [
+        "America/New_York",
+        "Europe/Berlin",
+        "Antarctica/Troll",
+        "Pacific/Chatham",
+        "Australia/Lord_Howe",
+    ],
+)
+def test_calling_hours_open_at_the_first_instant_across_clock_changes(zone: str) -> None:
+    """
+    Around every change of the clocks, the opening found is in hours and nothing before it is.
+
+    Calling hours may begin in an hour the change skips (so the change opens
+    them), in one it repeats (so they open again sooner), or on a day that has
+    none of them (so they open the day after).
+    """
+    quarter = timedelta(minutes=15)
+    for change in _offset_changes(zone, 2024):
+        for hours in [(8, 21), (2, 21), (2, 3), (1, 2), (3, 4), (0, 1), (23, 24)]:
+            for step in range(-16, 17):
+                at = change + step * quarter + timedelta(minutes=1)
+                opens = next_call_time(at, zone, hours)
+
+                if opens is None:
+                    assert _in_hours(at, zone, hours)
+                    continue
+                assert _in_hours(opens, zone, hours)
+                before = [at, opens - timedelta(microseconds=1)]
+                moment = change + step * quarter + quarter
+                while moment < opens:
+                    before.append(moment)
+                    moment += quarter
+                assert not any(_in_hours(t, zone, hours) for t in before), (at, hours, opens)

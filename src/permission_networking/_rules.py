@@ -337,10 +337,52 @@ def next_call_time(at: datetime, zone: str, hours: tuple[int, int]) -> datetime 
         day = local.date()
         if local.hour >= end:
             day = day.fromordinal(day.toordinal() + 1)
-        opens = datetime(day.year, day.month, day.day, start, tzinfo=tz)
-        return opens.astimezone(at.tzinfo)
+        opens = datetime(day.year, day.month, day.day, start, tzinfo=tz).astimezone(at.tzinfo)
+        if opens.astimezone(tz).utcoffset() != local.utcoffset():
+            # The clocks change on the way: the opening hour may be skipped
+            # or come twice, or the change itself may open the hours.
+            opens = _next_call_across_changes(at, tz, hours)
     except (OverflowError, ValueError):
         return _next_call_by_clock(at, tz, hours)
+    return opens
+
+
+_HOUR = timedelta(hours=1)
+
+
+def _next_call_across_changes(at: datetime, tz: ZoneInfo, hours: tuple[int, int]) -> datetime:
+    # From *at*, go from one change of the local hour to the next, each the
+    # next full hour on the local clock or a change of offset before it,
+    # until the local hour is one of *hours*.
+    start, end = hours
+    now = at
+    while True:
+        local = now.astimezone(tz)
+        if start <= local.hour < end:
+            return now
+        offset = local.utcoffset()
+        into = timedelta(minutes=local.minute, seconds=local.second, microseconds=local.microsecond)
+        step = now + (_HOUR - into)
+        if step.astimezone(tz).utcoffset() != offset:
+            step = _offset_change(now, step, tz)
+        now = step
+
+
+def _offset_change(before: datetime, after: datetime, tz: ZoneInfo) -> datetime:
+    # The first instant in (before, after] at the offset *after* has: zones
+    # change offsets on whole seconds, so halve the span down to one.
+    offset = before.astimezone(tz).utcoffset()
+    low, high = before, after
+    while high - low > _SECOND:
+        middle = low + (high - low) / 2
+        if middle.astimezone(tz).utcoffset() == offset:
+            low = middle
+        else:
+            high = middle
+    whole = high.replace(microsecond=0)
+    if whole > low and whole.astimezone(tz).utcoffset() != offset:
+        return whole
+    return high
 
 
 _DAY = 24 * 3600
