@@ -564,6 +564,30 @@ class TestGroup:
 
         assert ["no_owner_permission"] == codes(decision)
 
+    def test_express_consent_ttl_ends_the_owners_permission_too(self, connected: Log) -> None:
+        """Under a policy whose express consent lasts 30 days, an owner's older permission lapses."""
+        log = connected.add("group_introduced", 1, group="founders").inbound(
+            "opt_in_granted", 2, purpose="group_promotion", group="founders"
+        )
+        monthly = Policy.etiquette(express_consent_ttl=timedelta(days=30))
+        relationship = log.relationship()
+
+        within = check(
+            relationship, "promote_in_group", at=day(31), group="founders", policy=monthly
+        )
+        after = check(
+            relationship, "promote_in_group", at=day(32), group="founders", policy=monthly
+        )
+        screened = screen(
+            [relationship], "promote_in_group", at=day(32), group="founders", policy=monthly
+        )
+
+        assert within
+        assert ["no_owner_permission"] == codes(after)
+        assert "longer ago than this policy's consent lasts" in after.reasons[0].message
+        assert after == screened.denied[relationship.contact]
+        assert check(relationship, "promote_in_group", at=day(400), group="founders")
+
 
 class TestTies:
     """

@@ -152,8 +152,8 @@ def _connect(rel: Relationship, req: Request, policy: Policy) -> Sequence[Reason
         found.append(
             make_reason(
                 _NO_SHARED_CONTEXT,
-                f"a cold request: {rel.contact} was not introduced, has not met you "
-                "and has not reached out",
+                f"a cold request: {rel.contact} has not been introduced, met you or "
+                "reached out (since any earlier connection ended)",
                 "connect",
             )
         )
@@ -730,23 +730,42 @@ def quiet_hours(
     )
 
 
-def _owner_allows(
+def _owner_permissions(
     rel: Relationship, at: datetime, purpose: PurposeLike | None, group: str | None
-) -> bool:
-    # The owner's permission is for the group: the channel it was given on
-    # (a message, the group itself, every channel) does not narrow it.
+) -> list[Permission]:
+    # The owner's permissions for the group in force: the channel one was
+    # given on (a message, the group itself, every channel) does not narrow it.
     if group is None or not rel.permissions:
-        return False
+        return []
     purpose = purpose or Purpose.GROUP_PROMOTION
-    return any(
-        p.purpose == purpose and p.group == group and p.grantor == rel.contact and p.is_active(at)
+    return [
+        p
         for p in rel.permissions
+        if p.purpose == purpose and p.group == group and p.grantor == rel.contact
+        if p.is_active(at)
+    ]
+
+
+def _owner_allows(
+    rel: Relationship,
+    at: datetime,
+    purpose: PurposeLike | None,
+    group: str | None,
+    ttl: Duration | None,
+) -> bool:
+    # An owner's permission in force, and younger than express_consent_ttl.
+    return any(
+        ttl is None or at < shift(p.granted_at, ttl)
+        for p in _owner_permissions(rel, at, purpose, group)
     )
 
 
 @denied_when(
     Deny(_NOT_INTRODUCED, "group is None or group not in rel.groups_introduced"),
-    Deny(_NO_OWNER_PERMISSION, "not _owner_allows(rel, at, purpose, group)"),
+    Deny(
+        _NO_OWNER_PERMISSION,
+        "not _owner_allows(rel, at, purpose, group, policy.express_consent_ttl)",
+    ),
 )
 def _group(rel: Relationship, req: Request, policy: Policy) -> Sequence[Reason]:
     group = req.group
@@ -761,16 +780,20 @@ def _group(rel: Relationship, req: Request, policy: Policy) -> Sequence[Reason]:
                 "group",
             )
         )
-    if not _owner_allows(rel, req.at, req.purpose, group):
-        found.append(
-            make_reason(
-                _NO_OWNER_PERMISSION,
-                "no group was named, so no owner has allowed promotion"
-                if group is None
-                else f"{rel.contact}, the owner of {group!r}, has not allowed promotion",
-                "group",
+    ttl = policy.express_consent_ttl
+    if not _owner_allows(rel, req.at, req.purpose, group, ttl):
+        given = _owner_permissions(rel, req.at, req.purpose, group)
+        if group is None:
+            message = "no group was named, so no owner has allowed promotion"
+        elif not given:
+            message = f"{rel.contact}, the owner of {group!r}, has not allowed promotion"
+        else:
+            last = max(p.granted_at for p in given)
+            message = (
+                f"{rel.contact}, the owner of {group!r}, allowed promotion on "
+                f"{_day(last)}, longer ago than this policy's consent lasts"
             )
-        )
+        found.append(make_reason(_NO_OWNER_PERMISSION, message, "group"))
     return found
 
 
