@@ -962,6 +962,30 @@ class TestForget:
         assert store.check("ana", BO, "send_marketing", at=at).allowed
         assert not store.check("cy", BO, "message", at=at)
 
+    def test_an_opt_in_recorded_ahead_of_its_time_lifts_the_tombstone_from_then(
+        self, store: Store
+    ) -> None:
+        """
+        Until the time of the contact's new opt-in, every decision still denies do_not_contact.
+        """
+        self.remember(store)
+        store.forget(BO)
+        later = soon()
+        store.record(make("o", "opt_in_granted", later + timedelta(days=20), purpose="marketing"))
+        lenient = Policy("anything goes")
+
+        before = [
+            store.check("ana", BO, "connect", at=later + timedelta(days=10)),
+            store.perform("ana", BO, "message", at=later + timedelta(days=10), policy=lenient),
+            store.screen("ana", "connect", at=later + timedelta(days=10)).denied[BO],
+        ]
+        after = store.check("ana", BO, "send_marketing", at=later + timedelta(days=21))
+
+        assert all(("do_not_contact",) == decision.codes for decision in before)
+        assert store.relationship("ana", BO, at=later + timedelta(days=10)).do_not_contact
+        assert after.allowed
+        assert ["opt_in_granted"] == [i.kind for i in store.history("ana", BO)]
+
     def test_nothing_is_performed_at_or_before_the_erasure(self, store: Store) -> None:
         """
         After the contact came back, a perform dated before their erasure is denied and records nothing.

@@ -739,9 +739,26 @@ class BaseStore(abc.ABC):
         through the store sees every interaction recorded, also those dated
         after *when* (a complaint, another worker's send).
         """
-        if tombstone is not None and when <= tombstone.erased_at:
-            return tombstone_view(pair.snapshot.sender, pair.snapshot.contact), True
+        snapshot = pair.snapshot
+        if tombstone is not None and (
+            when <= tombstone.erased_at or not self._revived_by(tx, snapshot, tombstone, when)
+        ):
+            return tombstone_view(snapshot.sender, snapshot.contact), True
         return self._view(tx, pair, None, tombstone)
+
+    @staticmethod
+    def _revived_by(
+        tx: Transaction, snapshot: Relationship, tombstone: Tombstone, when: datetime
+    ) -> bool:
+        # Whether the contact had opted in again by *when*: an opt-in recorded
+        # ahead of its time does not lift the tombstone before that time.
+        if not revived(snapshot, tombstone):
+            return False
+        if any(tombstone.erased_at < p.granted_at <= when for p in snapshot.permissions):
+            return True
+        sender, contact = snapshot.sender, snapshot.contact
+        earlier = replay(tx.log(sender, contact, upto=when), sender=sender, contact=contact)
+        return revived(earlier, tombstone)
 
     def _erasures(self, tx: Transaction, contacts: Collection[str]) -> dict[str, Tombstone]:
         """
