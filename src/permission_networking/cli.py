@@ -131,16 +131,36 @@ def _store(args: argparse.Namespace, *, create: bool = False) -> Iterator[SQLite
             f"({PROG} import linkedin EXPORT.zip) or pass --db FILE"
         )
         raise _UsageError(msg)
-    created = create and not Path(path).exists()
+    tables = _tables(file)
+    # A SQLite database without a store's tables: opening it as a store would
+    # write them into it (into an empty one, only what creates a store may).
+    if tables is not None and "interactions" not in tables and (tables or not create):
+        msg = (
+            f"{path} is a SQLite database, but not one of {PROG}'s; "
+            "pass --db with the file your imports wrote, or a new file name"
+        )
+        raise _UsageError(msg)
+    with SQLiteStore(path) as store:
+        yield store
+
+
+def _tables(file: Path) -> set[str] | None:
+    # The tables of the SQLite database *file*, read without changing it;
+    # None when there is none to read (the store then says what is wrong).
+    if not file.is_file() or file.stat().st_size == 0:
+        return None
     try:
-        with SQLiteStore(path) as store:
-            yield store
-    except BaseException:
-        if created:
-            # Bad input changes nothing: not even an empty database is left behind.
-            for leftover in (path, f"{path}-wal", f"{path}-shm", f"{path}-journal"):
-                Path(leftover).unlink(missing_ok=True)
-        raise
+        with contextlib.closing(
+            sqlite3.connect(f"{file.resolve().as_uri()}?mode=ro", uri=True)
+        ) as conn:
+            return {name for (name,) in conn.execute("SELECT name FROM sqlite_master")}
+    except sqlite3.Error:
+        return None
+
+
+def _has_forgotten(store: SQLiteStore) -> bool:
+    with store._begin(write=False) as tx:  # noqa: SLF001 (the CLI is the store's own)
+        return tx.tombstoned()
 
 
 def _when(at: datetime) -> str:
@@ -168,6 +188,13 @@ def _cmd_demo(args: argparse.Namespace) -> int:
                     f"{args.db} already holds interactions of its own (e.g. {found.id!r} of "
                     f"{found.sender} -> {found.contact}); the demo writes its stories only into "
                     "a new database or its own: pass --db with a new file name"
+                )
+                raise _UsageError(msg)
+            if _has_forgotten(store):
+                msg = (
+                    f"{args.db} has forgotten someone, so the stories would not play as told; "
+                    "the demo writes only into a new database or its own: "
+                    "pass --db with a new file name"
                 )
                 raise _UsageError(msg)
             results = run_stories(store)
@@ -200,10 +227,26 @@ def _read(args: argparse.Namespace, status: _Status) -> list[Interaction]:
     return found
 
 
+def _refuse_conflicts(interactions: list[Interaction]) -> None:
+    # Bad input changes nothing: an id given twice with two contents is
+    # refused before any database is opened (or created).
+    seen: dict[str, Interaction] = {}
+    for interaction in interactions:
+        first = seen.setdefault(interaction.id, interaction)
+        if first is not interaction and first != interaction:
+            msg = (
+                f"the input gives id {interaction.id!r} twice, with different content "
+                f"({first.kind} at {_when(first.at)}, then {interaction.kind} at "
+                f"{_when(interaction.at)}); nothing was stored"
+            )
+            raise _UsageError(msg)
+
+
 def _cmd_import(args: argparse.Namespace) -> int:
     status = _Status(sys.stderr)
     try:
         interactions = _read(args, status)
+        _refuse_conflicts(interactions)
         with _store(args, create=True) as store:
             status.show(f"recording {len(interactions)} interactions ...")
             new = store.record_many(interactions)
@@ -418,15 +461,20 @@ def _cmd_receipt(args: argparse.Namespace) -> int:
     channel = None if args.channel is None else Channel(args.channel)
 
     def wanted(permission: Permission) -> bool:
-        return (
-            (args.purpose is None or str(permission.purpose) == args.purpose)
-            and (channel is None or permission.channel in {None, channel})
-            and (args.group is None or permission.group == args.group)
+        return (args.purpose is None or str(permission.purpose) == args.purpose) and (
+            args.group is None or permission.group == args.group
         )
 
+    matching = [p for p in relationship.permissions if wanted(p)]
+    if channel is Channel.OTHER:
+        matching = [p for p in matching if p.channel is None]  # given for every channel
+    elif channel is not None:
+        # The permission for that channel, else the one for every channel.
+        matching = [p for p in matching if p.channel is channel] or [
+            p for p in matching if p.channel is None
+        ]
     # The permission in force, else one that was withdrawn or lapsed: its
     # receipt proves the consent a past message rested on, and says when it ended.
-    matching = [p for p in relationship.permissions if wanted(p)]
     found = [p for p in matching if p.is_active(at)] or matching
     what = "" if args.purpose is None else f" for {args.purpose}"
     if not found:
@@ -727,7 +775,7 @@ def main(argv: list[str] | None = None) -> int:
     except MemoryError:
         code = _fail("out of memory: the input is too large to read at once")
     except (PermissionNetworkingError, ValueError, sqlite3.Error) as error:
-        code = _fail(str(error).splitlines()[0] if str(error) else type(error).__name__)
+        code = _fail(str(error) or type(error).__name__)
     return code
 
 

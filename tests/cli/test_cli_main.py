@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import sqlite3
@@ -9,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from permission_networking import Interaction, InvalidRequest, cli
+from permission_networking import Evidence, Interaction, InvalidRequest, cli
 from permission_networking.cli import main
 from permission_networking.stores import SQLiteStore
 from zips import zip_encrypted
@@ -622,6 +623,27 @@ class TestReceipt:
         assert "ada@example.com" == data["piiPrincipalId"]
         assert "GB-ENG" == data["jurisdiction"]
 
+    @pytest.mark.parametrize(("channel", "method"), [("email", "web_form"), ("other", "verbal")])
+    def test_a_channels_permission_is_chosen_over_the_one_for_every_channel(
+        self, capsys: pytest.CaptureFixture[str], tmp_path: Path, channel: str, method: str
+    ) -> None:
+        """--channel email picks the email permission; --channel other the one for every channel."""
+        path = tmp_path / "crm.db"
+        with SQLiteStore(path) as store:
+            for id_, on, how in (("p1", "email", "web_form"), ("p2", "other", "verbal")):
+                store.record(
+                    Interaction(id_, "ana", "pat", "opt_in_granted", "2026-03-02T10:00:00Z",
+                                purpose="marketing", channel=on, evidence=Evidence(how))
+                )  # fmt: skip
+
+        code, out, _ = run(
+            capsys, "receipt", "ana", "pat", "--channel", channel, "--jurisdiction", "CA",
+            "--policy-url", "https://acme.example/privacy", *CONTROLLER, "--db", str(path),
+        )  # fmt: skip
+
+        assert 0 == code
+        assert method == json.loads(out)["collectionMethod"]
+
     def test_a_receipt_from_a_controller_file(
         self, capsys: pytest.CaptureFixture[str], db: str, tmp_path: Path
     ) -> None:
@@ -912,6 +934,171 @@ class TestFailures:
         monkeypatch.setattr("os.dup2", lambda *_: None)
 
         assert (0, "", "") == run(capsys, "diagram")
+
+
+class TestWhatTheDatabaseHolds:
+    @staticmethod
+    def ledger(path: Path) -> None:
+        """
+        Store two interactions of ana with bo at *path*.
+        """
+        with SQLiteStore(path) as store:
+            store.record(
+                Interaction("i1", "ana", "bo", "connection_accepted", "2026-03-01T10:00:00Z",
+                            direction="inbound")
+            )  # fmt: skip
+            store.record(Interaction("i2", "ana", "bo", "message", "2026-03-02T10:00:00Z"))
+
+    @pytest.mark.parametrize(
+        "command", [["verify"], ["forget", "bo"], ["check", "ana", "bo", "message"]]
+    )
+    def test_another_apps_database_is_not_changed(
+        self, capsys: pytest.CaptureFixture[str], tmp_path: Path, command: list[str]
+    ) -> None:
+        """A SQLite file without a store's tables is refused, byte for byte unchanged."""
+        path = tmp_path / "other_app.db"
+        with contextlib.closing(sqlite3.connect(path)) as conn:
+            conn.execute("CREATE TABLE t (x)")
+            conn.execute("DROP TABLE t")
+        before = path.read_bytes()
+
+        code, out, err = run(capsys, *command, "--db", str(path))
+
+        assert (2, "") == (code, out)
+        assert "is a SQLite database, but not one of permission-networking's" in err
+        assert before == path.read_bytes()
+
+    def test_an_import_into_another_apps_tables_is_refused(
+        self, capsys: pytest.CaptureFixture[str], tmp_path: Path
+    ) -> None:
+        """Importing into a database of other tables would mix the ledger into it: refused."""
+        path = tmp_path / "other_app.db"
+        with contextlib.closing(sqlite3.connect(path)) as conn:
+            conn.execute("CREATE TABLE customers (name)")
+            conn.commit()
+        before = path.read_bytes()
+
+        code, _, err = run(capsys, "import", "linkedin", str(LINKEDIN_2023), "--db", str(path))
+
+        assert 2 == code
+        assert "not one of permission-networking's" in err
+        assert before == path.read_bytes()
+
+    def test_conflicting_input_is_refused_before_a_database_is_made(
+        self, capsys: pytest.CaptureFixture[str], tmp_path: Path
+    ) -> None:
+        """One id with two contents in the input: nothing is created, and the message names it."""
+        lines = [
+            Interaction("i1", "ana", "bo", "message", "2026-03-01T10:00:00Z").to_dict(),
+            Interaction("i1", "ana", "bo", "message", "2026-03-02T10:00:00Z").to_dict(),
+        ]
+        source = tmp_path / "log.jsonl"
+        source.write_text("".join(json.dumps(line) + "\n" for line in lines), encoding="utf-8")
+        path = tmp_path / "new.db"
+
+        code, _, err = run(capsys, "import", "jsonl", str(source), "--db", str(path))
+
+        assert 2 == code
+        assert "gives id 'i1' twice, with different content" in err
+        assert not path.exists()
+
+    def test_a_failed_import_leaves_what_another_process_stored(
+        self, capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """Two imports start on one new file; the one that fails removes nothing the other stored."""
+        path = tmp_path / "new.db"
+        source = tmp_path / "mine.jsonl"
+        line = Interaction("a1", "ana", "cy", "message", "2026-03-01T10:00:00Z").to_dict()
+        source.write_text(json.dumps(line) + "\n", encoding="utf-8")
+        real = cli.SQLiteStore
+        writer: list[sqlite3.Connection] = []
+
+        def racing(db: str) -> SQLiteStore:
+            # The other process made the file a moment ago, and is still writing.
+            self.ledger(Path(db))
+            conn = sqlite3.connect(db, isolation_level=None)
+            conn.execute("BEGIN IMMEDIATE")
+            writer.append(conn)
+            return real(db, timeout=0.1)
+
+        monkeypatch.setattr(cli, "SQLiteStore", racing)
+        code, _, _ = run(capsys, "import", "jsonl", str(source), "--db", str(path))
+        writer[0].execute("ROLLBACK")
+        writer[0].close()
+
+        assert 2 == code
+        with real(path) as store:
+            assert ["i1", "i2"] == [i.id for i in store.history("ana", "bo")]
+
+    def test_the_demo_leaves_a_database_that_has_forgotten_someone(
+        self, capsys: pytest.CaptureFixture[str], tmp_path: Path
+    ) -> None:
+        """Its own database after a forget, or a real one whose contacts were all forgotten: refused."""
+        own, real = tmp_path / "demo.db", tmp_path / "crm.db"
+        assert 0 == run(capsys, "demo", "--db", str(own))[0]
+        self.ledger(real)
+        for path in (own, real):
+            assert 0 == run(capsys, "forget", "bo", "--db", str(path))[0]
+
+            code, out, err = run(capsys, "demo", "--db", str(path))
+
+            assert (2, "") == (code, out)
+            assert "has forgotten someone" in err
+        with SQLiteStore(real) as store:
+            assert [] == list(store.relationships())
+
+    @pytest.mark.parametrize(
+        ("tamper", "command", "code"),
+        [
+            (
+                "UPDATE interactions SET sender = CAST(sender AS BLOB) WHERE id = 'i1'",
+                ["verify"],
+                1,
+            ),
+            ("UPDATE pairs SET contact = CAST(contact AS BLOB)", ["verify"], 1),
+            (
+                "INSERT INTO tombstones VALUES ('k', CAST('2026-01-01T00:00:00+00:00' AS BLOB), 1)",
+                ["screen", "ana", "message"],
+                2,
+            ),
+        ],
+    )
+    def test_a_file_changed_behind_the_stores_back_is_no_traceback(
+        self,
+        capsys: pytest.CaptureFixture[str],
+        tmp_path: Path,
+        tamper: str,
+        command: list[str],
+        code: int,
+    ) -> None:
+        """Columns rewritten as blobs are verified as the text they hold; a broken tombstone is one line."""
+        path = tmp_path / "crm.db"
+        self.ledger(path)
+        with contextlib.closing(sqlite3.connect(path)) as conn:
+            conn.execute(tamper)
+            conn.commit()
+
+        result, _, err = run(capsys, *command, "--db", str(path))
+
+        assert result in {0, code}
+        assert len(err.splitlines()) <= 1
+        if code == 2:
+            assert 2 == result
+            assert err.rstrip().endswith("was changed behind the store's back")
+
+    def test_a_line_break_in_a_path_keeps_the_reason(
+        self, capsys: pytest.CaptureFixture[str], tmp_path: Path
+    ) -> None:
+        """The whole message is one line, a line break in the path shown escaped."""
+        path = tmp_path / "two\nlines.db"
+        path.write_text("not a database\n", encoding="utf-8")
+
+        code, _, err = run(capsys, "check", "ana", "bo", "message", "--db", str(path))
+
+        assert 2 == code
+        assert 1 == len(err.splitlines())
+        assert "two\\nlines.db" in err
+        assert "not a SQLite database" in err
 
 
 class TestProgress:

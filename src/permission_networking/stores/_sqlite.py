@@ -132,8 +132,26 @@ def _interaction(body: str) -> Interaction:
     return Interaction.from_dict(json.loads(body))
 
 
-def _tombstone(key: str, erased_at: str, erased: int) -> Tombstone:
-    return Tombstone(key, datetime.fromisoformat(erased_at), erased)
+def _tombstone(path: str, key: object, erased_at: object, erased: object) -> Tombstone:
+    # A row the store wrote, unless someone changed the file behind its back.
+    try:
+        if isinstance(key, str) and isinstance(erased_at, str) and type(erased) is int:
+            return Tombstone(key, datetime.fromisoformat(erased_at), erased)
+    except ValueError:
+        pass
+    raise StoreError(
+        path, f"a suppression record ({erased_at!r}) was changed behind the store's back"
+    )
+
+
+def _text(value: Any) -> Any:
+    # A text column the store wrote, as text even if it was rewritten as a blob
+    # or a number behind its back: `verify` then compares it with the chain.
+    if value is None or type(value) is str:
+        return value
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "surrogateescape")
+    return str(value)
 
 
 _MAX_WAIT: Final = (2**31 - 1) / 1000
@@ -399,7 +417,7 @@ class SQLiteStore(BaseStore):
             except sqlite3.OperationalError as e:
                 raise _busy(self._path, e, self._timeout) from None
             try:
-                yield _SQLiteTransaction(conn)
+                yield _SQLiteTransaction(conn, self._path)
                 conn.execute("COMMIT")
             except sqlite3.OperationalError as e:
                 conn.rollback()
@@ -427,8 +445,9 @@ class _SQLiteTransaction:
     One transaction on a `SQLiteStore`'s connection.
     """
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: sqlite3.Connection, path: str) -> None:
         self._conn = conn
+        self._path = path
         # Most ledgers have no tombstone: learn that once per transaction, not once per pair.
         self._no_tombstones: bool | None = None
         # The pairs read or written in this transaction (None: not stored), so
@@ -541,11 +560,13 @@ class _SQLiteTransaction:
         rows = self._chunked(
             "SELECT key, erased_at, erased FROM tombstones WHERE key IN ({})", list(keys)
         )
-        return {key: _tombstone(key, erased_at, erased) for key, erased_at, erased in rows}
+        return {
+            key: _tombstone(self._path, key, erased_at, erased) for key, erased_at, erased in rows
+        }
 
     def tombstones(self) -> Mapping[str, Tombstone]:
         return {
-            key: _tombstone(key, erased_at, erased)
+            key: _tombstone(self._path, key, erased_at, erased)
             for key, erased_at, erased in self._all("SELECT key, erased_at, erased FROM tombstones")
         }
 
@@ -608,18 +629,21 @@ class _SQLiteTransaction:
 
     def chains(self) -> Iterator[Chain]:
         heads: dict[tuple[str, str], tuple[Head, Relationship | None]] = {}
-        for sender, contact, count, head, last_id, snapshot in self._all(
-            "SELECT sender, contact, count, head, last_id, snapshot FROM pairs"
-        ):
+        for row in self._all("SELECT sender, contact, count, head, last_id, snapshot FROM pairs"):
+            sender, contact, head, last_id, snapshot = map(_text, (*row[:2], *row[3:]))
+            count = row[2]
             heads[sender, contact] = (Head(count, head, last_id), readable_snapshot(snapshot))
-        rows = self._all(
-            "SELECT id, sender, contact, at, body, prev, hash FROM interactions "
+        raw = self._all(
+            "SELECT id, sender, contact, at, body, prev, hash, seq FROM interactions "
             "ORDER BY sender, contact, seq"
         )
+        rows = [(*map(_text, row[:7]), row[7]) for row in raw]
+        if any(type(row[1]) is not str or type(row[2]) is not str for row in raw):
+            rows.sort(key=lambda row: (row[1], row[2], row[7]))
         logs = {
             pair: [
                 ChainRow(key, sender, contact, _at_from_key(at), body, prev, digest)
-                for key, sender, contact, at, body, prev, digest in group
+                for key, sender, contact, at, body, prev, digest, _ in group
             ]
             for pair, group in itertools.groupby(rows, key=lambda row: (row[1], row[2]))
         }
