@@ -1010,7 +1010,7 @@ class TestWhatTheDatabaseHolds:
         source = tmp_path / "mine.jsonl"
         line = Interaction("a1", "ana", "cy", "message", "2026-03-01T10:00:00Z").to_dict()
         source.write_text(json.dumps(line) + "\n", encoding="utf-8")
-        real = cli.SQLiteStore
+        real = SQLiteStore
         writer: list[sqlite3.Connection] = []
 
         def racing(db: str) -> SQLiteStore:
