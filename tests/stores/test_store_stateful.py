@@ -275,14 +275,15 @@ class Model:
         Return the decision a store should give, and note it in the decision log.
 
         It rests on every interaction stored, also those after *at*; a time
-        at or before a contact's erasure gets the tombstone's denial.
+        at or before a contact's erasure, or before their opt-in since, gets
+        the tombstone's denial.
         """
         erased_at = self.erased.get(contact)
-        if erased_at is not None and at <= erased_at:
-            # Nothing is decided for a time at or before the erasure but the tombstone's denial.
+        if erased_at is not None and (at <= erased_at or self.suppressed(sender, contact, at)):
+            # Nothing is decided before the contact came back but the tombstone's denial.
             suppressed, relationship = True, tombstone_view(sender, contact)
         else:
-            suppressed = self.suppressed(sender, contact)
+            suppressed = False
             relationship = self.relationship(sender, contact)
         decision = check_relationship(relationship, action, at=at, policy=policy)
         expected = Expected(decision, suppressed=suppressed)
