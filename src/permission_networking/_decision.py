@@ -18,6 +18,7 @@ from ._values import (
     Action,
     RelationshipState,
     check_keys,
+    encodable,
     enum_value,
     instant_value,
     required_text,
@@ -154,7 +155,7 @@ def checked_reasons(found: object) -> list[Reason] | tuple[Reason, ...]:
             not in a sequence, or holding something that is not a `Reason`),
             so that the guard denies with ``rule_error`` instead of allowing.
     """
-    return _sequence("a rule check", found, _is_reason, "Reason values")
+    return _sequence("a rule check", found, _is_reason, "Reason values, in text UTF-8 can hold")
 
 
 def checked_obligations(found: object) -> list[str] | tuple[str, ...]:
@@ -166,18 +167,24 @@ def checked_obligations(found: object) -> list[str] | tuple[str, ...]:
             something that is not a non-empty string), so that the guard
             denies with ``rule_error`` instead of allowing.
     """
-    found = _sequence("an obligation check", found, _is_text, "non-empty strings")
+    found = _sequence("an obligation check", found, _is_text, "non-empty strings UTF-8 can hold")
     if all(type(item) is str for item in found):
         return found
     return tuple(str.__str__(item) for item in found)
 
 
 def _is_reason(item: object) -> bool:
-    return isinstance(item, Reason)
+    # Text that UTF-8 can hold, so that a store logging the decision can write it.
+    return (
+        isinstance(item, Reason)
+        and encodable(item.code)
+        and encodable(item.message)
+        and encodable(item.rule)
+    )
 
 
 def _is_text(item: object) -> bool:
-    return isinstance(item, str) and bool(item)
+    return isinstance(item, str) and bool(item) and encodable(item)
 
 
 def _sequence(

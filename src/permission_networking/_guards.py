@@ -155,9 +155,12 @@ def make_request(
 
 
 def _rule_error(rule: str, error: Exception) -> Reason:
+    # The error's text as UTF-8 can hold it (a lone surrogate escaped), so that
+    # a store logging the decision can write it.
+    text = f"{error}".encode("utf-8", "backslashreplace").decode("utf-8")
     return Reason(
         ReasonCode.RULE_ERROR,
-        f"the rule {rule!r} failed ({type(error).__name__}: {error}); denied to be safe",
+        f"the rule {rule!r} failed ({type(error).__name__}: {text}); denied to be safe",
         rule,
     )
 

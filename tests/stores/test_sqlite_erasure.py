@@ -24,8 +24,9 @@ SECRETS = (
     "meta-7f3a9c",
     "I agree to hear from Ana 5e1c",
     "198.51.100.77",
+    "QQ-ZZ9",
 )
-CONTACT, METADATA, TEXT, SOURCE = SECRETS
+CONTACT, METADATA, TEXT, SOURCE, JURISDICTION = SECRETS
 KEPT = "di.kept@example.org"
 
 
@@ -67,6 +68,14 @@ def fill(store: SQLiteStore) -> None:
         ),
         Interaction("accept", "cy", CONTACT, "connection_accepted", past, direction="inbound"),
         Interaction("kept", "ana", KEPT, "message", past, metadata={"note": "kept"}),
+        Interaction(
+            "where",
+            "ana",
+            CONTACT,
+            "profile_updated",
+            past,
+            metadata={"jurisdiction": JURISDICTION},
+        ),
     ]
     items += [
         Interaction(
@@ -76,6 +85,7 @@ def fill(store: SQLiteStore) -> None:
     ]
     store.record_many(items)
     store.check("ana", CONTACT, "send_marketing")
+    store.check("ana", CONTACT, "pitch")  # warns that QQ-ZZ9 is no jurisdiction it knows
     store.perform("cy", CONTACT, "message")
     store.screen("ana", "send_marketing")
 
@@ -89,7 +99,7 @@ def test_no_trace_remains_in_any_file(tmp_path: Path) -> None:
         fill(store)
         assert traces(tmp_path)
 
-        assert 201 == store.forget(CONTACT)
+        assert 202 == store.forget(CONTACT)
 
         assert [] == traces(tmp_path)
         assert store.verify()

@@ -27,7 +27,10 @@ from permission_networking import (
     InvalidInteraction,
     InvalidRequest,
     Policy,
+    Reason,
     Relationship,
+    Request,
+    Rule,
     StoreClosedError,
     check,
     replay,
@@ -1059,6 +1062,31 @@ class TestForget:
             assert BO not in str(decision.to_dict())
         assert logged == audited.decisions(sender="ana")
 
+    def test_logged_reasons_lose_what_they_quoted_of_the_contacts_data(
+        self, audited: Store
+    ) -> None:
+        """
+        A zone or jurisdiction from the contact's profile, quoted in a logged message, is erased too.
+        """
+        profile = {"timezone": "Pacific/Chatham", "jurisdiction": "QQ-ZZ"}
+        audited.record(make("p", "profile_updated", day(0), metadata=profile))
+        audited.record(make("c", "connection_accepted", day(0), direction="inbound"))
+        audited.record(make("m", "message", day(1), direction="inbound"))
+        night = datetime(2026, 3, 5, 13, 0, tzinfo=UTC)  # 02:45 in Chatham
+        before = [audited.check("ana", BO, "call", at=night), audited.check("ana", BO, "pitch")]
+        assert "Pacific/Chatham" in before[0].explain()
+        assert "QQ-ZZ" in before[1].explain()
+
+        audited.forget(BO)
+
+        logged = audited.decisions(contact=BO)
+        assert [d.decision_id for d in before] == [d.decision_id for d in logged]
+        for decision in logged:
+            assert "Pacific/Chatham" not in str(decision.to_dict())
+            assert "QQ-ZZ" not in str(decision.to_dict())
+        assert "[erased]" in logged[0].explain()
+        assert "[erased]" in logged[1].explain()
+
     @pytest.mark.parametrize("contact", ["ed", "on", "2026", "+1 555 0100", "bo@example.org."])
     def test_logged_reasons_keep_their_wording(self, audited: Store, contact: str) -> None:
         """
@@ -1130,6 +1158,33 @@ class TestVerify:
 
 
 class TestAudit:
+    @pytest.mark.parametrize("fails", ["raising", "returning"])
+    def test_a_rule_failing_with_text_utf8_cannot_hold_is_logged(
+        self, audited: Store, fails: str
+    ) -> None:
+        """
+        A custom rule whose error (or reason) holds a lone surrogate denies with rule_error, logged.
+        """
+        text = "bad header \udcff"
+
+        def odd(rel: Relationship, req: Request, policy: Policy) -> list[Reason]:
+            if fails == "raising":
+                raise ValueError(text)
+            return [Reason("mine", text, "odd")]
+
+        policy = Policy(name="odd", rules=(Rule("odd", {"message"}, odd),))
+        connected(audited)
+
+        decisions = [
+            audited.check("ana", BO, "message", policy=policy),
+            audited.perform("ana", BO, "message", policy=policy),
+            audited.screen("ana", "message", policy=policy).denied[BO],
+        ]
+
+        assert all(("rule_error",) == d.codes for d in decisions)
+        assert decisions == audited.decisions()
+        json.dumps([d.to_dict() for d in decisions]).encode()
+
     def test_decisions_are_logged_with_their_ids(self, audited: Store) -> None:
         """
         Check and perform log their decisions, which carry their decision_id.

@@ -415,17 +415,45 @@ def suppress(decision: Decision, contact: str) -> Decision:
     )
 
 
-def scrub(decision: Decision, contact: str, alias: str) -> Decision:
+ERASED: Final = "[erased]"
+"""
+What a logged decision's message says in place of personal data `forget` erased.
+"""
+
+
+def personal_texts(interactions: Iterable[Interaction]) -> frozenset[str]:
+    """
+    Return what of *interactions* a message may quote that `forget` erases.
+
+    Their metadata values (a time zone, a jurisdiction, an introducer) and
+    their evidence's text and source.
+    """
+    found: set[str] = set()
+    for interaction in interactions:
+        found.update(interaction.metadata.values())
+        evidence = interaction.evidence
+        if evidence is not None:
+            found.update(t for t in (evidence.text, evidence.source) if t is not None)
+    return frozenset(t for t in found if t.strip())
+
+
+def scrub(decision: Decision, contact: str, alias: str, personal: Iterable[str] = ()) -> Decision:
     """
     Return *decision* with the identifier *contact* replaced by *alias*, also in its messages.
 
     In a message the identifier is replaced where it stands as itself: not
-    inside a longer word (forgetting ``ed`` leaves "connected" whole).
+    inside a longer word (forgetting ``ed`` leaves "connected" whole). The
+    *personal* texts (see `personal_texts`) become ``[erased]`` likewise.
     """
     mention = _mention(contact)
+    # The longest first, so that one holding another goes whole.
+    others = [_mention(text) for text in sorted(personal, key=len, reverse=True)]
 
     def clean(reason: Reason) -> Reason:
-        return attrs.evolve(reason, message=mention.sub(lambda _: alias, reason.message))
+        message = mention.sub(lambda _: alias, reason.message)
+        for other in others:
+            message = other.sub(ERASED, message)
+        return attrs.evolve(reason, message=message)
 
     return attrs.evolve(
         decision,
@@ -1256,7 +1284,13 @@ class BaseStore(abc.ABC):
         alias = pseudonym(self._key, contact)
         with self._transaction(write=True) as tx:
             old = tx.tombstone(key)
-            erased = tx.erase(contact, lambda decision: scrub(decision, contact, alias))
+            personal = personal_texts(
+                interaction
+                for sender in {d.sender for d in tx.decisions(None, [contact])}
+                if sender is not None
+                for interaction in tx.log(sender, contact)
+            )
+            erased = tx.erase(contact, lambda decision: scrub(decision, contact, alias, personal))
             erased_at = now() if old is None else max(now(), old.erased_at)
             tx.put_tombstone(Tombstone(key, erased_at, erased + (0 if old is None else old.erased)))
         self._after_forget()
