@@ -388,7 +388,10 @@ def _opted_out_since_interest(
             and (interest is None or interest <= opt_out.at)
             and opt_out.covers(wanted, channel)
             and not any(
-                granted_after(p, opt_out) and p.purpose == wanted and p.covers(channel)
+                granted_after(p, opt_out)
+                and p.granted_at <= at
+                and p.purpose == wanted
+                and p.covers(channel)
                 for p in rel.permissions
             )
         ):

@@ -31,6 +31,7 @@ from ._etiquette import (
     no_consent,
     quiet_hours,
 )
+from ._relationship import granted_after
 from ._rules import (
     Codes,
     Request,
@@ -121,28 +122,65 @@ def _blocked(rel: Relationship, req: Request, rule: str) -> Reason | None:
     )
 
 
-def _objection(rel: Relationship, req: Request, rule: str) -> Reason | None:
+def _objection(
+    rel: Relationship, req: Request, rule: str, *, specific: bool = False
+) -> Reason | None:
     """
     Return ``consent_withdrawn`` when the contact opted out of this commercial action.
 
     An opt-out of the purpose counts, and so does an opt-out of ``marketing``
     for any other commercial purpose: unsubscribing from commercial messages
-    covers a one-to-one sales offer too.
+    covers a one-to-one sales offer too. Under a law whose consent is
+    specific to the channel (*specific*), only a permission for the channel
+    itself lifts an opt-out.
     """
-    if _objects(rel, req.at, req.channel, req.purpose or Purpose.MARKETING):
+    if _objects(rel, req.at, req.channel, req.purpose or Purpose.MARKETING, specific=specific):
         return Reason(_C.CONSENT_WITHDRAWN, f"{rel.contact} opted out of {_what(req)}", rule)
     return None
 
 
 def _objects(
-    rel: Relationship, at: datetime, channel: Channel | None, purpose: PurposeLike
+    rel: Relationship,
+    at: datetime,
+    channel: Channel | None,
+    purpose: PurposeLike,
+    *,
+    specific: bool = False,
 ) -> bool:
     # What `_objection` finds: an opt-out of *purpose*, or of marketing, on *channel*.
     if not rel.opt_outs:
         return False
-    return rel.opted_out(purpose, channel, at) or (
-        purpose != Purpose.MARKETING and rel.opted_out(Purpose.MARKETING, channel, at)
+    return _stands(rel, at, channel, purpose, specific=specific) or (
+        purpose != Purpose.MARKETING
+        and _stands(rel, at, channel, Purpose.MARKETING, specific=specific)
     )
+
+
+def _stands(
+    rel: Relationship,
+    at: datetime,
+    channel: Channel | None,
+    purpose: PurposeLike,
+    *,
+    specific: bool,
+) -> bool:
+    # Whether an opt-out of *purpose* on *channel* stands at *at*: as
+    # `Relationship.opted_out` says, or, when consent is *specific* to the
+    # channel, until a permission for the channel itself is granted since.
+    if not specific:
+        return rel.opted_out(purpose, channel, at)
+    for opt_out in rel.opt_outs:
+        if opt_out.at > at or not opt_out.covers(purpose, channel):
+            continue
+        if channel is None or not any(
+            granted_after(p, opt_out)
+            and p.granted_at <= at
+            and p.purpose == purpose
+            and p.channel is channel
+            for p in rel.permissions
+        ):
+            return True
+    return False
 
 
 def _specific(
@@ -225,7 +263,7 @@ def _channel_why(
         return active, None
     if latest is not None and latest.withdrawn_at is not None and latest.withdrawn_at <= at:
         return None, "withdrew"
-    if rel.opt_outs and rel.opted_out(purpose, channel, at):
+    if rel.opt_outs and _stands(rel, at, channel, purpose, specific=True):
         return None, "opted_out"
     return None, "never" if latest is None else "lapsed"
 
@@ -300,10 +338,11 @@ def _casl_ground(
     if permission is not None:
         return _EXPRESS, None
     assert reason is not None  # noqa: S101
-    # An opt-out ends implied consent and the referral exemption as well.
-    stop = reason if reason.code == _C.CONSENT_WITHDRAWN else _objection(rel, req, "casl")
-    if stop is not None:
-        return None, stop
+    # An opt-out ends implied consent and the referral exemption as well; a
+    # permission withdrawn by an opt-out on another channel does not.
+    objection = _objection(rel, req, "casl")
+    if objection is not None:
+        return None, reason if reason.code == _C.CONSENT_WITHDRAWN else objection
     ground, lapsed = _implied(rel, req, policy)
     if ground is not None:
         return ground, None
@@ -345,14 +384,14 @@ def _casl_denies(  # noqa: PLR0913, PLR0917
     if express is not None:
         return _PASS
     purpose = purpose or Purpose.MARKETING
-    how = no_consent(rel, at, channel, purpose)
-    if how in _WITHDREW or _objects(rel, at, channel, purpose):
+    if _objects(rel, at, channel, purpose):
         return _WITHDRAWN
     ground, lapsed = _implied_ground(rel, at, policy)
-    if ground is not None:
+    if ground is not None or (action in _REFERRAL_ACTIONS and _referral_possible(rel)):
         return _PASS
-    if action in _REFERRAL_ACTIONS and _referral_possible(rel):
-        return _PASS
+    how = no_consent(rel, at, channel, purpose)
+    if how in _WITHDREW:
+        return _WITHDRAWN
     return _EXPIRED if how == "lapsed" or lapsed is not None else _NO_CONSENT
 
 
@@ -498,7 +537,7 @@ def _unsolicited_why(rel: Relationship, at: datetime, action: Action, policy: Po
     return None if used is not None and used < end else "lapsed"
 
 
-def _eprivacy_denies(  # noqa: PLR0913, PLR0917
+def _eprivacy_denies(  # noqa: PLR0911, PLR0913, PLR0917
     rel: Relationship,
     at: datetime,
     channel: Channel | None,
@@ -527,14 +566,16 @@ def _eprivacy_denies(  # noqa: PLR0913, PLR0917
         permission.evidence is not None or _proven(rel, at, channel, purpose, policy, specific)
     ):
         return _PASS
-    if how in _WITHDREW or _objects(rel, at, channel, purpose):
+    if _objects(rel, at, channel, purpose, specific=specific):
         return _WITHDRAWN
     unsolicited = _unsolicited_why(rel, at, action, policy)
     if unsolicited is None:
         return _PASS
     if permission is not None:
         return _UNPROVEN
-    return _EXPIRED if how == "lapsed" or unsolicited == "lapsed" else _NO_CONSENT
+    if how in _WITHDREW:
+        return _WITHDRAWN  # by an opt-out on another channel
+    return _EXPIRED if "lapsed" in (how, unsolicited) else _NO_CONSENT
 
 
 def _proven(  # noqa: PLR0913, PLR0917
@@ -568,11 +609,12 @@ def _eprivacy(
         or _proven(rel, req.at, req.channel, req.purpose, policy, specific)
     ):
         return _NONE
-    # An objection is absolute: it ends the soft opt-in and answers to inquiries too.
+    # An objection is absolute: it ends the soft opt-in and answers to inquiries
+    # too. A permission withdrawn by an opt-out on another channel is none.
     withdrawn = reason is not None and reason.code == _C.CONSENT_WITHDRAWN
-    stop = reason if withdrawn else _objection(rel, req, rule)
-    if stop is not None:
-        return (stop,)
+    objection = _objection(rel, req, rule, specific=specific)
+    if objection is not None:
+        return (reason if withdrawn and reason is not None else objection,)
     unsolicited = _unsolicited(rel, req, policy, rule)
     if unsolicited is None:
         return _NONE

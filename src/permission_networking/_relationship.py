@@ -352,7 +352,8 @@ class Relationship:
         Whether an opt-out covering *purpose* on *channel* stands at *at*.
 
         An opt-out stands until the contact grants a new express permission
-        covering that purpose and channel. A block stands as an opt-out of
+        covering that purpose and channel (by *at*: one dated later lifts it
+        only from then). A block stands as an opt-out of
         every purpose on every channel, and a spam complaint as one of
         ``marketing`` on every channel, also once ``do_not_contact`` is cleared.
 
@@ -368,7 +369,10 @@ class Relationship:
             if opt_out.at > at or not opt_out.covers(purpose, channel):
                 continue
             if not any(
-                granted_after(p, opt_out) and p.purpose == purpose and p.covers(channel)
+                granted_after(p, opt_out)
+                and p.granted_at <= at
+                and p.purpose == purpose
+                and p.covers(channel)
                 for p in self.permissions
             ):
                 return True
