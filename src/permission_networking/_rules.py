@@ -8,7 +8,7 @@ import ast
 
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, NamedTuple, TypeAlias
+from typing import TYPE_CHECKING, Final, NamedTuple, TypeAlias
 from zoneinfo import ZoneInfo
 
 import attrs
@@ -356,16 +356,22 @@ def _next_call_across_changes(at: datetime, tz: ZoneInfo, hours: tuple[int, int]
     # until the local hour is one of *hours*.
     start, end = hours
     now = at
-    while True:
+    for _ in range(_MOST_STEPS):
         local = now.astimezone(tz)
         if start <= local.hour < end:
-            return now
+            break
         offset = local.utcoffset()
         into = timedelta(minutes=local.minute, seconds=local.second, microseconds=local.microsecond)
         step = now + (_HOUR - into)
         if step.astimezone(tz).utcoffset() != offset:
             step = _offset_change(now, step, tz)
         now = step
+    return now
+
+
+# Calling hours open within two days, whatever the clocks do: a bound a zone
+# that never opens them (none does) cannot turn into a loop without end.
+_MOST_STEPS: Final = 24 * 14
 
 
 def _offset_change(before: datetime, after: datetime, tz: ZoneInfo) -> datetime:
