@@ -296,7 +296,8 @@ class Rule:
     One rule of a policy.
 
     Attributes:
-        name: A short name, given as `Reason.rule` of what it finds.
+        name: A short name: the `Reason.rule` of a ``rule_error`` it
+            causes, and the one its check should give its own reasons.
         actions: The actions it applies to.
         check: Returns the reasons it finds, a list, tuple or generator of
             `Reason` values (empty when it finds nothing); reasons with a
