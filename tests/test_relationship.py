@@ -23,6 +23,8 @@ from permission_networking import (
     Interaction,
     InvalidInteraction,
     InvalidRequest,
+    OptOut,
+    Permission,
     Policy,
     Purpose,
     Relationship,
@@ -635,6 +637,8 @@ class TestFieldsAreChecked:
             {"connected_at": "2026-01-01T00:00:00Z"},
             {"connected_at": datetime(2026, 1, 1)},  # noqa: DTZ001
             {"permissions": ["marketing"]},
+            {"permissions": [Permission("marketing", None, "implied_purchase", "bo", DAY0)]},
+            {"permissions": [Permission("sales", None, "express", "bo", DAY0)] * 2},
             {"groups_introduced": {""}},
         ],
     )
@@ -644,6 +648,12 @@ class TestFieldsAreChecked:
         """Relationship(...) checks its fields as from_dict does."""
         with pytest.raises(InvalidInteraction):
             Relationship(**{"sender": "ana", "contact": "bo", **fields})  # type: ignore[arg-type]
+
+    @pytest.mark.parametrize("source", ["", None, 5])
+    def test_an_opt_out_names_the_interaction_that_recorded_it(self, source: object) -> None:
+        """An OptOut's source is an interaction id: a non-empty string, as from_dict reads it."""
+        with pytest.raises(InvalidInteraction, match="source"):
+            OptOut("marketing", None, DAY0, source)
 
     def test_times_given_in_a_zone_are_kept_in_utc(self) -> None:
         """A hand-built relationship decides as its round trip does, across a DST change."""

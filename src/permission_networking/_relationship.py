@@ -84,6 +84,10 @@ _COUNTED_OUTBOUND = frozenset(
 _COMMERCIAL_MESSAGES = frozenset({_K.PITCH, _K.MARKETING_SENT, _K.OPT_IN_REQUESTED})
 
 
+def _to_source(value: object) -> str:
+    return required_text("source", value)
+
+
 @attrs.frozen
 class OptOut:
     """
@@ -99,7 +103,7 @@ class OptOut:
     purpose: PurposeLike | None = attrs.field(converter=to_optional_purpose)
     channel: Channel | None = attrs.field(converter=to_channel)
     at: datetime = attrs.field(converter=to_at)
-    source: str
+    source: str = attrs.field(converter=_to_source)
 
     def covers(self, purpose: PurposeLike | None, channel: Channel | str | None) -> bool:
         """
@@ -262,6 +266,7 @@ class Relationship:
                 # in a zone with daylight saving would move by its wall clock.
                 object.__setattr__(self, name, instant_value(name, value))
         _check_items("permissions", self.permissions, Permission)
+        _check_permissions(self.permissions)
         _check_items("opt_outs", self.opt_outs, OptOut)
         _check_groups(self.groups_introduced)
 
@@ -503,6 +508,26 @@ def _check_items(name: str, value: object, kind: type) -> None:
     for item in value:  # type: ignore[attr-defined]
         if not isinstance(item, kind):
             raise InvalidInteraction(name, item, f"expected {kind.__name__} values")
+
+
+def _check_permissions(permissions: tuple[Permission, ...]) -> None:
+    # What consent interactions granted, as the fold keeps it: express, and
+    # one per (purpose, channel, group); implied consent is no permission.
+    keys: set[tuple[object, ...]] = set()
+    for permission in permissions:
+        if permission.basis is not Basis.EXPRESS:
+            raise InvalidInteraction(
+                "permissions",
+                permission,
+                "a relationship holds express permissions only: the laws derive implied "
+                "consent from purchases and inquiries",
+            )
+        key = (permission.purpose, permission.channel, permission.group)
+        if key in keys:
+            raise InvalidInteraction(
+                "permissions", permission, "a second permission for one (purpose, channel, group)"
+            )
+        keys.add(key)
 
 
 class _Fold:
