@@ -8,6 +8,7 @@ import json
 
 from datetime import UTC, datetime, timedelta, timezone
 from types import MappingProxyType
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -36,6 +37,10 @@ from timeline import DAY0, Log, day
 
 
 S = RelationshipState
+
+
+def _granted(basis: str = "express") -> Permission:
+    return Permission("sales", None, basis, "bo", DAY0)
 
 
 class TestReplay:
@@ -648,6 +653,24 @@ class TestFieldsAreChecked:
         """Relationship(...) checks its fields as from_dict does."""
         with pytest.raises(InvalidInteraction):
             Relationship(**{"sender": "ana", "contact": "bo", **fields})  # type: ignore[arg-type]
+
+    @pytest.mark.parametrize(
+        "change",
+        [
+            {"permissions": [_granted(), _granted()]},
+            {"permissions": [_granted(basis="implied_purchase")]},
+            {"introducer": "Cy\ud800"},
+        ],
+    )
+    def test_from_dict_refuses_what_the_constructor_refuses(self, change: dict[str, Any]) -> None:
+        """Written as to_dict writes it, a relationship no fold holds is refused all the same."""
+        data = Relationship(sender="ana", contact="bo").to_dict()
+        data |= {
+            k: [p.to_dict() for p in v] if k == "permissions" else v for k, v in change.items()
+        }
+
+        with pytest.raises(InvalidInteraction):
+            Relationship.from_dict(data)
 
     @pytest.mark.parametrize("source", ["", None, 5])
     def test_an_opt_out_names_the_interaction_that_recorded_it(self, source: object) -> None:

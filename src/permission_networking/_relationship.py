@@ -27,6 +27,7 @@ from ._values import (
     RelationshipState,
     check_iterable,
     check_keys,
+    encodable,
     enum_value,
     instant_value,
     is_zone,
@@ -445,14 +446,17 @@ _COLLECTIONS: Final = frozenset({"undeliverable", "groups_introduced", "permissi
 def _valid(name: str, value: object) -> bool:
     # Whether *value* may be the relationship's field *name* (a time aware).
     if name in _NAMES:
-        return type(value) is str and bool(value)
+        return type(value) is str and bool(value) and encodable(value)
     if name in _COUNTERS:
         return type(value) is int and value >= 0
     if name in _FLAGS:
         return type(value) is bool
     if name in _TEXTS:
         return value is None or (
-            type(value) is str and bool(value) and (name != "timezone" or is_zone(value))
+            type(value) is str
+            and bool(value)
+            and encodable(value)
+            and (name != "timezone" or is_zone(value))
         )
     if name in _TIME_FIELDS:
         return value is None or (isinstance(value, datetime) and value.utcoffset() is not None)
@@ -1091,6 +1095,9 @@ def _written(values: list[Any]) -> bool:
         and asks >= 0
         and version >= 0
         and "" not in _texts(values)
+        and encodable(sender)
+        and encodable(contact)
+        and all(text is None or encodable(text) for text in _texts(values))
         and (values[_TIMEZONE] is None or is_zone(values[_TIMEZONE]))
         and (not groups or all(type(group) is str and group for group in groups))
     )
@@ -1140,6 +1147,7 @@ def _as_written(data: Mapping[str, Any]) -> Relationship | None:
     except (KeyError, TypeError, ValueError):
         return None
     values[_PERMISSIONS] = tuple(Permission.from_dict(p) for p in values[_PERMISSIONS])
+    _check_permissions(values[_PERMISSIONS])
     values[_OPT_OUTS] = tuple(OptOut.from_dict(o) for o in values[_OPT_OUTS])
     relationship = _new(Relationship)
     for set_field, value in zip(_SETTERS, values, strict=True):

@@ -469,13 +469,14 @@ def _cmd_receipt(args: argparse.Namespace) -> int:
     if channel is Channel.OTHER:
         matching = [p for p in matching if p.channel is None]  # given for every channel
     elif channel is not None:
-        # The permission for that channel, else the one for every channel.
-        matching = [p for p in matching if p.channel is channel] or [
-            p for p in matching if p.channel is None
-        ]
-    # The permission in force, else one that was withdrawn or lapsed: its
-    # receipt proves the consent a past message rested on, and says when it ended.
-    found = [p for p in matching if p.is_active(at)] or matching
+        matching = [p for p in matching if p.channel in {channel, None}]
+    # The permission in force (for the channel itself before one for every
+    # channel), else one that was withdrawn or lapsed: its receipt proves the
+    # consent a past message rested on, and says when it ended.
+    active = [p for p in matching if p.is_active(at)]
+    found = active or matching
+    if channel is not None and channel is not Channel.OTHER:
+        found = [p for p in found if p.channel is channel] or found
     what = "" if args.purpose is None else f" for {args.purpose}"
     if not found:
         msg = f"{args.contact} has given {args.sender} no permission{what}"

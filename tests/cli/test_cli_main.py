@@ -644,6 +644,30 @@ class TestReceipt:
         assert 0 == code
         assert method == json.loads(out)["collectionMethod"]
 
+    def test_the_consent_in_force_is_chosen_over_an_ended_one_for_the_channel(
+        self, capsys: pytest.CaptureFixture[str], tmp_path: Path
+    ) -> None:
+        """An ended email consent gives way to one in force for every channel, which covers email."""
+        path = tmp_path / "crm.db"
+        with SQLiteStore(path) as store:
+            store.record(
+                Interaction("p1", "ana", "pat", "opt_in_granted", "2026-03-02T10:00:00Z",
+                            purpose="marketing", channel="email", evidence=Evidence("web_form"),
+                            metadata={"expires_at": "2026-03-03T00:00:00Z"})
+            )  # fmt: skip
+            store.record(
+                Interaction("p2", "ana", "pat", "opt_in_granted", "2026-03-04T10:00:00Z",
+                            purpose="marketing", evidence=Evidence("verbal"))
+            )  # fmt: skip
+
+        code, out, err = run(
+            capsys, "receipt", "ana", "pat", "--channel", "email", "--jurisdiction", "CA",
+            "--policy-url", "https://acme.example/privacy", *CONTROLLER, "--db", str(path),
+        )  # fmt: skip
+
+        assert (0, "") == (code, err)
+        assert "verbal" == json.loads(out)["collectionMethod"]
+
     def test_a_receipt_from_a_controller_file(
         self, capsys: pytest.CaptureFixture[str], db: str, tmp_path: Path
     ) -> None:

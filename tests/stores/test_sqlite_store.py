@@ -477,3 +477,58 @@ def test_a_failure_inside_a_transaction_is_a_store_error(
         monkeypatch.undo()
 
         assert [] == store.history("ana", "bo")
+
+
+def _two_messages(path: Path) -> None:
+    with SQLiteStore(path) as store:
+        store.record(
+            Interaction("a", "ana", "bo", "connection_accepted", day(0), direction="inbound")
+        )
+        store.record(Interaction("b", "ana", "bo", "message", day(1)))
+
+
+@pytest.mark.parametrize(
+    ("tamper", "ok"),
+    [
+        ("UPDATE interactions SET id = '' WHERE id = 'b'", False),
+        ("UPDATE interactions SET id = x'ff' WHERE id = 'b'", False),
+        ("UPDATE interactions SET sender = '' WHERE id = 'b'", False),
+        # The same text as bytes is the same text: nothing the chain holds changed.
+        ("UPDATE interactions SET contact = CAST(contact AS BLOB) WHERE id = 'a'", True),
+    ],
+)
+def test_verify_reports_rows_no_store_would_write(
+    tmp_path: Path,
+    tamper: str,
+    ok: bool,  # noqa: FBT001
+) -> None:
+    """An id or pair emptied or rewritten as bytes is a problem verify reports, not an exception."""
+    path = tmp_path / "ledger.db"
+    _two_messages(path)
+    with closing(sqlite3.connect(path)) as conn:
+        conn.execute(tamper)
+        conn.commit()
+
+    with SQLiteStore(path) as store:
+        verification = store.verify()
+
+    assert 2 == verification.checked
+    assert ok is verification.ok
+    json.dumps(verification.to_dict())
+
+
+@pytest.mark.parametrize(
+    "erased_at", ["'2026-01-01T00:00:00'", "CAST('2026-01-01T00:00:00+00:00' AS BLOB)", "'soon'"]
+)
+def test_a_suppression_record_changed_behind_the_stores_back_is_a_store_error(
+    tmp_path: Path, erased_at: str
+) -> None:
+    """A tombstone whose time is gone, bytes or without an offset is reported, not compared."""
+    path = tmp_path / "ledger.db"
+    _two_messages(path)
+    with closing(sqlite3.connect(path)) as conn:
+        conn.execute(f"INSERT INTO tombstones VALUES ('k', {erased_at}, 1)")  # noqa: S608
+        conn.commit()
+
+    with SQLiteStore(path) as store, pytest.raises(StoreError, match="changed behind the store"):
+        store.screen("ana", "message")

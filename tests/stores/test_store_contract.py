@@ -1068,12 +1068,16 @@ class TestForget:
         """
         A zone or jurisdiction from the contact's profile, quoted in a logged message, is erased too.
         """
-        profile = {"timezone": "Pacific/Chatham", "jurisdiction": "QQ-ZZ"}
+        profile = {"timezone": "Pacific/Chatham", "jurisdiction": 'Bo\'s "QQ-ZZ"'}
         audited.record(make("p", "profile_updated", day(0), metadata=profile))
         audited.record(make("c", "connection_accepted", day(0), direction="inbound"))
-        audited.record(make("m", "message", day(1), direction="inbound"))
+        audited.record(make("m", "message", day(1), direction="inbound", metadata={"via": "email"}))
         night = datetime(2026, 3, 5, 13, 0, tzinfo=UTC)  # 02:45 in Chatham
-        before = [audited.check("ana", BO, "call", at=night), audited.check("ana", BO, "pitch")]
+        before = [
+            audited.check("ana", BO, "call", at=night),
+            audited.check("ana", BO, "pitch"),
+            audited.check("ana", BO, "send_marketing", policy=Policy.etiquette()),
+        ]
         assert "Pacific/Chatham" in before[0].explain()
         assert "QQ-ZZ" in before[1].explain()
 
@@ -1086,6 +1090,25 @@ class TestForget:
             assert "QQ-ZZ" not in str(decision.to_dict())
         assert "[erased]" in logged[0].explain()
         assert "[erased]" in logged[1].explain()
+        # A metadata value no message quotes as a fact stays a word of the wording.
+        assert logged[2].reasons[0].message.endswith("marketing on email")
+
+    def test_an_introducers_name_holding_the_contacts_id_is_erased_whole(
+        self, audited: Store
+    ) -> None:
+        """
+        The introducer's name is erased before the identifier, so a name holding it goes too.
+        """
+        introducer = f"Cy Ames, {BO}'s colleague"
+        audited.record(make("i", "introduced", day(0), metadata={"introducer": introducer}))
+        audited.record(make("p", "profile_updated", day(0), metadata={"jurisdiction": "CA"}))
+        audited.record(make("x", "pitch", day(1), channel="email"))
+        denied = audited.check("ana", BO, "pitch", channel="email", policy=Policy.casl())
+        assert "Cy Ames" in denied.explain()
+
+        audited.forget(BO)
+
+        assert "Cy Ames" not in audited.decisions(contact=BO)[0].explain()
 
     @pytest.mark.parametrize("contact", ["ed", "on", "2026", "+1 555 0100", "bo@example.org."])
     def test_logged_reasons_keep_their_wording(self, audited: Store, contact: str) -> None:
@@ -1147,7 +1170,7 @@ class TestVerify:
         assert ProblemKind.CHANGED is Problem("changed", "ana", BO, "i", "edited").kind
         for bad in (
             lambda: Problem("edited", "ana", BO, "i", "x"),
-            lambda: Problem(ProblemKind.CHANGED, "", BO, "i", "x"),
+            lambda: Problem(ProblemKind.CHANGED, None, BO, "i", "x"),
             lambda: Verification(ok=1, checked=0),
             lambda: Verification(ok=True, checked=-1),
             lambda: Verification(ok=False, checked=1, problems=["changed"]),

@@ -423,44 +423,59 @@ What a logged decision's message says in place of personal data `forget` erased.
 
 def personal_texts(interactions: Iterable[Interaction]) -> frozenset[str]:
     """
-    Return what of *interactions* a message may quote that `forget` erases.
+    Return what of *interactions* a decision's message may quote that `forget` erases.
 
-    Their metadata values (a time zone, a jurisdiction, an introducer) and
-    their evidence's text and source.
+    The facts a relationship keeps from metadata (a time zone, a
+    jurisdiction, an introducer) and the evidence's text and source; other
+    metadata values are no fact any message quotes, and may be ordinary
+    words ("email") the messages use.
     """
     found: set[str] = set()
     for interaction in interactions:
-        found.update(interaction.metadata.values())
+        found.update(v for k, v in interaction.metadata.items() if k in _QUOTED_METADATA)
         evidence = interaction.evidence
         if evidence is not None:
             found.update(t for t in (evidence.text, evidence.source) if t is not None)
     return frozenset(t for t in found if t.strip())
 
 
-def scrub(decision: Decision, contact: str, alias: str, personal: Iterable[str] = ()) -> Decision:
+_QUOTED_METADATA: Final = frozenset({"timezone", "jurisdiction", "introducer"})
+
+
+def scrubber(
+    contact: str, alias: str, personal: Iterable[str] = ()
+) -> Callable[[Decision], Decision]:
     """
-    Return *decision* with the identifier *contact* replaced by *alias*, also in its messages.
+    Return what turns a logged decision about *contact* into one about *alias*, also in its messages.
 
     In a message the identifier is replaced where it stands as itself: not
     inside a longer word (forgetting ``ed`` leaves "connected" whole). The
-    *personal* texts (see `personal_texts`) become ``[erased]`` likewise.
+    *personal* texts (see `personal_texts`) become ``[erased]`` likewise,
+    as written and as a message quotes them (``'...'``), first: one of them
+    may hold the identifier.
     """
     mention = _mention(contact)
-    # The longest first, so that one holding another goes whole.
-    others = [_mention(text) for text in sorted(personal, key=len, reverse=True)]
+    forms = {form for text in personal for form in (text, repr(text)[1:-1])}
+    # One pattern for all, the longest first, so that one holding another goes whole.
+    quoted = (
+        re.compile("|".join(_mention(t).pattern for t in sorted(forms, key=len, reverse=True)))
+        if forms
+        else None
+    )
 
     def clean(reason: Reason) -> Reason:
-        message = mention.sub(lambda _: alias, reason.message)
-        for other in others:
-            message = other.sub(ERASED, message)
-        return attrs.evolve(reason, message=message)
+        message = reason.message if quoted is None else quoted.sub(ERASED, reason.message)
+        return attrs.evolve(reason, message=mention.sub(lambda _: alias, message))
 
-    return attrs.evolve(
-        decision,
-        contact=alias,
-        reasons=tuple(map(clean, decision.reasons)),
-        warnings=tuple(map(clean, decision.warnings)),
-    )
+    def scrub(decision: Decision) -> Decision:
+        return attrs.evolve(
+            decision,
+            contact=alias,
+            reasons=tuple(map(clean, decision.reasons)),
+            warnings=tuple(map(clean, decision.warnings)),
+        )
+
+    return scrub
 
 
 def _mention(identifier: str) -> re.Pattern[str]:
@@ -860,7 +875,7 @@ class BaseStore(abc.ABC):
         decision = attrs.evolve(decision, decision_id=uuid.uuid4().hex)
         contact = relationship.contact
         tx.log_decision(
-            scrub(decision, contact, pseudonym(self._key, contact)) if suppressed else decision
+            scrubber(contact, pseudonym(self._key, contact))(decision) if suppressed else decision
         )
         return decision
 
@@ -1290,7 +1305,7 @@ class BaseStore(abc.ABC):
                 if sender is not None
                 for interaction in tx.log(sender, contact)
             )
-            erased = tx.erase(contact, lambda decision: scrub(decision, contact, alias, personal))
+            erased = tx.erase(contact, scrubber(contact, alias, personal))
             erased_at = now() if old is None else max(now(), old.erased_at)
             tx.put_tombstone(Tombstone(key, erased_at, erased + (0 if old is None else old.erased)))
         self._after_forget()

@@ -23,7 +23,6 @@ from permission_networking._values import (
     PurposeLike,
     check_keys,
     enum_value,
-    required_text,
 )
 from permission_networking.exceptions import InvalidInteraction
 
@@ -57,16 +56,24 @@ def _to_kind(value: object) -> ProblemKind:
     return enum_value(ProblemKind, "kind", value)
 
 
+def _to_text(field: str, value: object) -> str:
+    # As a row held it: `verify` reports rows changed behind the store's
+    # back, an id emptied or rewritten as bytes no text can hold too.
+    if not isinstance(value, str):
+        raise InvalidInteraction(field, value, "expected a string")
+    return str.__str__(value)
+
+
 def _to_sender(value: object) -> str:
-    return required_text("sender", value)
+    return _to_text("sender", value)
 
 
 def _to_contact(value: object) -> str:
-    return required_text("contact", value)
+    return _to_text("contact", value)
 
 
 def _to_id(value: object) -> str | None:
-    return None if value is None else required_text("id", value)
+    return None if value is None else _to_text("id", value)
 
 
 def _to_detail(value: object) -> str:

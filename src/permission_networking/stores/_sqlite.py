@@ -136,7 +136,9 @@ def _tombstone(path: str, key: object, erased_at: object, erased: object) -> Tom
     # A row the store wrote, unless someone changed the file behind its back.
     try:
         if isinstance(key, str) and isinstance(erased_at, str) and type(erased) is int:
-            return Tombstone(key, datetime.fromisoformat(erased_at), erased)
+            at = datetime.fromisoformat(erased_at)
+            if at.tzinfo is not None:
+                return Tombstone(key, at, erased)
     except ValueError:
         pass
     raise StoreError(
