@@ -673,15 +673,8 @@ The UK's PECR: as the GDPR, with consent specific to the channel.
 # TCPA ---------------------------------------------------------------------------------------
 
 
-def _by_phone(action: Action, channel: Channel | None) -> bool:
-    # A telephone solicitation: a call, or a pitch or marketing made by phone.
-    return action is _A.CALL or channel is Channel.PHONE
-
-
-@allowed_when("_in_hours(rel, at, policy.call_hours)", applies="_by_phone(action, channel)")
+@allowed_when("_in_hours(rel, at, policy.call_hours)")
 def _tcpa_hours(rel: Relationship, req: Request, policy: Policy) -> Sequence[Reason]:
-    if not _by_phone(req.action, req.channel):
-        return _NONE
     if rel.timezone is None:
         return (
             Reason(
@@ -699,8 +692,7 @@ def _needs_written_consent(
 ) -> bool:
     if action is _A.CALL:
         return purpose == Purpose.SALES
-    # A pitch or marketing by text, or by phone (a sales call asked another way).
-    return channel is None or channel is Channel.SMS or channel is Channel.PHONE
+    return channel is None or channel is Channel.SMS
 
 
 @allowed_when(
@@ -746,10 +738,9 @@ def _is_written(permission: Permission) -> bool:
 
 
 TCPA_RULES: tuple[Rule, ...] = (
-    Rule("tcpa_hours", {_A.CALL, _A.PITCH, _A.SEND_MARKETING}, _tcpa_hours),
+    Rule("tcpa_hours", {_A.CALL}, _tcpa_hours),
     Rule("tcpa_consent", {_A.CALL, _A.PITCH, _A.SEND_MARKETING}, _tcpa_consent),
 )
 """
-The US TCPA: calling hours, and written consent for marketing texts and sales calls
-(a pitch or marketing by phone is a sales call).
+The US TCPA: calling hours, and written consent for marketing texts and sales calls.
 """

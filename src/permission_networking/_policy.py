@@ -319,7 +319,6 @@ class Policy:
 
         Calls only within ``call_hours`` (08:00-21:00) in the contact's zone;
         marketing texts and sales calls need prior express written consent.
-        A ``pitch`` or ``send_marketing`` by ``phone`` is a sales call.
 
         Args:
             settings: Overrides of the settings, e.g. ``call_hours=(8, 20)``.

@@ -352,24 +352,3 @@ def test_any_written_consent_in_force_counts(order: str) -> None:
     decision = check(log.relationship(), "send_marketing", at=day(5), channel="sms", policy=TCPA)
 
     assert decision.allowed
-
-
-@pytest.mark.parametrize("action", ["pitch", "send_marketing"])
-def test_a_pitch_or_marketing_by_phone_is_a_sales_call(action: str) -> None:
-    """By phone, calling hours and written consent for the phone apply as to a sales call."""
-    purpose = "sales" if action == "pitch" else "marketing"
-    web_form = in_zone(NEW_YORK).inbound(
-        "opt_in_granted", 0, purpose=purpose, channel="phone", evidence=Evidence("web_form")
-    )
-    night, noon = utc(2026, 3, 3, 8, 0), utc(2026, 3, 3, 17, 0)  # 03:00 and 12:00 in New York
-
-    at_night = check(web_form.relationship(), action, at=night, policy=TCPA, channel="phone")
-    unproven = check(web_form.relationship(), action, at=noon, policy=TCPA, channel="phone")
-    in_writing = written("phone", purpose)(in_zone(NEW_YORK)).relationship()
-    allowed = check(in_writing, action, at=noon, policy=TCPA, channel="phone")
-    by_email = check(web_form.relationship(), action, at=night, policy=TCPA, channel="email")
-
-    assert {"quiet_hours", "consent_unproven"} == set(at_night.codes)
-    assert ("consent_unproven",) == unproven.codes
-    assert allowed
-    assert by_email
