@@ -84,6 +84,7 @@ def test_a_screening_round_trips_through_json() -> None:
     [
         {"allowed": "bo"},
         {"denied": []},
+        {"denied": {5: {}}},
         {"counts": {"not_connected": -1}},
         {"counts": {"not_connected": True}},
         {"extra": 1},

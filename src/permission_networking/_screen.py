@@ -103,7 +103,7 @@ class Screening:
         allowed, denied, counts = data["allowed"], data["denied"], data["counts"]
         if not isinstance(allowed, list | tuple) or not all(isinstance(c, str) for c in allowed):
             raise InvalidInteraction("allowed", allowed, "expected a list of contact ids")
-        if not isinstance(denied, Mapping):
+        if not isinstance(denied, Mapping) or not all(type(c) is str for c in denied):
             raise InvalidInteraction("denied", denied, "expected a mapping of contact to decision")
         if not isinstance(counts, Mapping) or not all(
             isinstance(code, str) and type(n) is int and n > 0 for code, n in counts.items()
@@ -113,7 +113,7 @@ class Screening:
             data["action"],
             data["at"],
             allowed,
-            MappingProxyType({str(c): Decision.from_dict(d) for c, d in denied.items()}),
+            MappingProxyType({c: Decision.from_dict(d) for c, d in denied.items()}),
             MappingProxyType(dict(counts)),
         )
 

@@ -1174,6 +1174,10 @@ class TestVerify:
             lambda: Verification(ok=1, checked=0),
             lambda: Verification(ok=True, checked=-1),
             lambda: Verification(ok=False, checked=1, problems=["changed"]),
+            lambda: Verification(
+                ok=True, checked=1, problems=[Problem("changed", "a", BO, "i", "")]
+            ),
+            lambda: Verification(ok=False, checked=1),
             lambda: Verification.from_dict({"ok": True, "checked": 0}),
         ):
             with pytest.raises(InvalidInteraction):

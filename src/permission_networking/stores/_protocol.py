@@ -169,6 +169,10 @@ class Verification:
     checked: int = attrs.field(converter=_to_checked)
     problems: tuple[Problem, ...] = attrs.field(default=(), converter=_to_problems)
 
+    def __attrs_post_init__(self) -> None:
+        if self.ok is bool(self.problems):
+            raise InvalidInteraction("ok", self.ok, "ok is True exactly when no problem was found")
+
     def __bool__(self) -> bool:
         return self.ok
 
