@@ -1074,12 +1074,14 @@ class TestWhatTheDatabaseHolds:
     @pytest.mark.parametrize(
         ("tamper", "command", "code"),
         [
+            # The same text as bytes is the same text: nothing the chain holds changed.
             (
                 "UPDATE interactions SET sender = CAST(sender AS BLOB) WHERE id = 'i1'",
                 ["verify"],
-                1,
+                0,
             ),
-            ("UPDATE pairs SET contact = CAST(contact AS BLOB)", ["verify"], 1),
+            ("UPDATE pairs SET contact = CAST(contact AS BLOB)", ["verify"], 0),
+            ("UPDATE interactions SET sender = CAST('zed' AS BLOB) WHERE id = 'i1'", ["verify"], 1),
             (
                 "INSERT INTO tombstones VALUES ('k', CAST('2026-01-01T00:00:00+00:00' AS BLOB), 1)",
                 ["screen", "ana", "message"],
@@ -1104,11 +1106,12 @@ class TestWhatTheDatabaseHolds:
 
         result, _, err = run(capsys, *command, "--db", str(path))
 
-        assert result in {0, code}
-        assert len(err.splitlines()) <= 1
+        assert code == result
         if code == 2:
-            assert 2 == result
+            assert 1 == len(err.splitlines())
             assert err.rstrip().endswith("was changed behind the store's back")
+        else:
+            assert "" == err
 
     def test_a_line_break_in_a_path_keeps_the_reason(
         self, capsys: pytest.CaptureFixture[str], tmp_path: Path
