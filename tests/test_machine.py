@@ -127,16 +127,42 @@ def _with_expiry(log: list[Interaction], days: list[int | None]) -> list[Interac
     ]
 
 
+def test_a_renewal_that_already_lapsed_is_a_row() -> None:
+    """A grant replacing the one in force with one already ended leaves opted_in by a row."""
+    log = [
+        Interaction("1", "ana", "bo", "connection_accepted", "2026-01-01T00:00:00Z"),
+        Interaction("2", "ana", "bo", "opt_in_granted", "2026-01-02T00:00:00Z", purpose="sales"),
+        Interaction(
+            "3", "ana", "bo", "opt_in_granted", "2026-01-10T00:00:00Z", purpose="sales",
+            metadata={"expires_at": "2026-01-09T00:00:00Z"},
+        ),
+    ]  # fmt: skip
+    before = replay(log[:2]).state_at("2026-01-10T00:00:00Z")
+    after = replay(log).state
+
+    assert (RelationshipState.OPTED_IN, RelationshipState.ENGAGED) == (before, after)
+    assert any(
+        RelationshipState.OPTED_IN in row.source
+        and row.target is RelationshipState.ENGAGED
+        and row.trigger is InteractionKind.OPT_IN_GRANTED
+        and row.direction is Direction.INBOUND
+        for row in TRANSITIONS
+    )
+
+
 @settings(max_examples=300)
 @given(
     log=logs(max_size=30),
-    expiries=st.lists(st.none() | st.integers(1, 60), max_size=30),
+    expiries=st.lists(st.none() | st.integers(-5, 60), max_size=30),
     ttl=st.sampled_from([timedelta(days=10), timedelta(days=365)]),
 )
 def test_every_change_of_state_is_a_row(
     log: list[Interaction], expiries: list[int | None], ttl: timedelta
 ) -> None:
-    """Each change of state, by an interaction or by time alone, is a row of the table."""
+    """Each change of state, by an interaction or by time alone, is a row of the table.
+
+    Grants may end before they were given: consent recorded after it lapsed.
+    """
     by_kind = {
         (source, row.target, row.trigger, direction)
         for row in TRANSITIONS

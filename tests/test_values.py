@@ -8,8 +8,9 @@ import enum
 import json
 import pickle
 
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from types import MappingProxyType
+from typing import Any
 
 import attrs
 import pytest
@@ -38,6 +39,7 @@ from permission_networking import (
     Screening,
     Transition,
     check,
+    replay,
 )
 
 
@@ -251,6 +253,16 @@ class TestInteraction:
         with pytest.raises(TypeError):
             i.metadata["k"] = "x"  # type: ignore[index]
 
+    def test_metadata_given_as_an_empty_proxy_is_copied(self) -> None:
+        """An empty read-only view of the caller's dict does not let later changes in."""
+        given: dict[str, object] = {}
+        i = make("introduced", metadata=MappingProxyType(given))
+        given["introducer"] = "carl"
+        given["n"] = 1
+
+        assert {} == dict(i.metadata)
+        assert i == Interaction.from_dict(i.to_dict())
+
     def test_round_trips_through_json(self) -> None:
         """to_dict is JSON-safe and from_dict gives back an equal interaction."""
         i = make(
@@ -407,6 +419,23 @@ class TestEvidenceAndPermission:
         assert all(type(text) is str for text in texts)
         assert {"source": "founders"} == i.to_dict()["metadata"]
         assert i == Interaction.from_dict(i.to_dict())
+
+        p = Permission(
+            purpose="group_promotion", channel=None, basis="express", grantor=Mine.KEY,
+            granted_at="2026-01-01T00:00:00Z", group=Mine.GROUP, source=Mine.ID,
+        )  # fmt: skip
+
+        assert all(type(text) is str for text in (p.grantor, p.group, p.source))
+        assert {"grantor": "source", "group": "founders", "source": "i-1"}.items() <= (
+            p.to_dict().items()
+        )
+        assert p == Permission.from_dict(p.to_dict())
+
+        r = replay([], sender=Mine.KEY, contact=Mine.GROUP)
+
+        assert ("source", "founders") == (r.sender, r.contact)
+        assert (str, str) == (type(r.sender), type(r.contact))
+        assert r == Relationship.from_dict(r.to_dict())
 
 
 class TestConstructorsTakeStrings:
@@ -666,3 +695,104 @@ class TestPermissionFromDict:
 
         assert read.granted_at == granted
         assert read.granted_at.tzinfo is UTC
+
+
+class TestCollectionFields:
+    """A collection field takes an iterable of its items, never a string split into letters."""
+
+    T = datetime(2026, 1, 1, tzinfo=UTC)
+
+    def test_relationship(self) -> None:
+        """A relationship's groups, permissions and opt-outs refuse a string or a lone item."""
+        with pytest.raises(InvalidInteraction, match="groups_introduced"):
+            Relationship(sender="ana", contact="bo", groups_introduced="news")
+        with pytest.raises(InvalidInteraction, match="permissions"):
+            Relationship(sender="ana", contact="bo", permissions="marketing")  # type: ignore[arg-type]
+        lone = OptOut("marketing", None, self.T, "o")
+        with pytest.raises(InvalidInteraction, match="opt_outs"):
+            Relationship(sender="ana", contact="bo", opt_outs=lone)  # type: ignore[arg-type]
+
+        assert (
+            frozenset({"news"})
+            == Relationship(
+                sender="ana", contact="bo", groups_introduced=["news"]
+            ).groups_introduced
+        )
+
+    def test_decision(self) -> None:
+        """A decision's reasons and warnings are Reason values, its obligations strings, never a string."""
+        reason = Reason("not_connected", "not connected", "connection")
+
+        def denial(**fields: Any) -> Decision:
+            return Decision(
+                "message", allowed=False, state="stranger", at=self.T, policy="p", **fields
+            )
+
+        with pytest.raises(InvalidInteraction, match="obligations"):
+            denial(obligations="include_unsubscribe")
+        with pytest.raises(InvalidInteraction, match="reasons"):
+            denial(reasons=["not_connected"])
+        with pytest.raises(InvalidInteraction, match="warnings"):
+            denial(warnings=reason)
+
+        decision = denial(reasons=[reason])
+        assert (reason,) == decision.reasons
+        assert decision == Decision.from_dict(decision.to_dict())
+
+    def test_reason_code_is_text(self) -> None:
+        """A reason code UTF-8 cannot hold is refused, as from_dict refuses it."""
+        with pytest.raises(InvalidInteraction, match="code"):
+            Reason("code\ud800", "message", "rule")
+
+    def test_screening(self) -> None:
+        """A screening refuses a string of contacts; its mappings are read-only copies of what was given."""
+        with pytest.raises(InvalidInteraction, match="allowed"):
+            Screening("message", self.T, "bo", {}, {})
+        with pytest.raises(InvalidInteraction, match="denied"):
+            Screening("message", self.T, (), [], {})  # type: ignore[arg-type]
+        with pytest.raises(InvalidInteraction, match="counts"):
+            Screening("message", self.T, (), {}, [])  # type: ignore[arg-type]
+
+        denied: dict[str, Decision] = {}
+        counts: dict[str, int] = {}
+        screening = Screening("message", self.T, ("bo",), denied, counts)
+        decision = check(Relationship(sender="ana", contact="cy"), "message", at=self.T)
+        denied["cy"] = decision
+        counts["not_connected"] = 1
+
+        assert ({}, {}) == (dict(screening.denied), dict(screening.counts))
+        with pytest.raises(TypeError):
+            screening.counts["x"] = 1  # type: ignore[index]
+        assert screening == pickle.loads(pickle.dumps(screening))  # noqa: S301
+
+
+class _NoOffset(tzinfo):
+    """A zone that knows no offset: a time in it is naive, as Python counts it."""
+
+    def utcoffset(self, _dt: datetime | None) -> timedelta | None:
+        return None
+
+    def dst(self, _dt: datetime | None) -> timedelta | None:
+        return None
+
+    def tzname(self, _dt: datetime | None) -> str | None:
+        return None
+
+
+def test_a_time_whose_zone_gives_no_offset_is_naive() -> None:
+    """The questions a relationship and a permission answer refuse it with InvalidRequest."""
+    naive = datetime(2026, 1, 1, tzinfo=_NoOffset())
+    p = Permission(
+        purpose="marketing", channel=None, basis="express", grantor="bo",
+        granted_at="2026-01-01T00:00:00Z",
+    )  # fmt: skip
+    r = Relationship(sender="ana", contact="bo", permissions=[p])
+
+    for question in (
+        lambda: p.is_active(naive),
+        lambda: r.state_at(naive),
+        lambda: r.permissions_at(naive),
+        lambda: r.opted_out("marketing", None, naive),
+    ):
+        with pytest.raises(InvalidRequest, match="offset"):
+            question()

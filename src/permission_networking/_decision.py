@@ -17,6 +17,7 @@ from ._time import format_instant
 from ._values import (
     Action,
     RelationshipState,
+    check_iterable,
     check_keys,
     encodable,
     enum_value,
@@ -86,9 +87,7 @@ The codes that warn (allowed, but discouraged) instead of denying.
 
 def _to_code(value: object) -> str:
     # A reason code, as a plain string (a ReasonCode or any non-empty code of one's own).
-    if not isinstance(value, str) or not value:
-        raise InvalidInteraction("code", value, "expected a non-empty string code")
-    return value if type(value) is str else str.__str__(value)
+    return required_text("code", value)
 
 
 def _string_field(_instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
@@ -207,11 +206,25 @@ def _sequence(
     return found
 
 
+def _reason_tuple(field: str, value: Iterable[Reason]) -> tuple[Reason, ...]:
+    check_iterable(field, value, Reason)
+    reasons = tuple(value)
+    for reason in reasons:
+        if not isinstance(reason, Reason):
+            raise InvalidInteraction(field, reason, "expected Reason values")
+    return reasons
+
+
 def _to_reasons(value: Iterable[Reason]) -> tuple[Reason, ...]:
-    return tuple(value)
+    return _reason_tuple("reasons", value)
+
+
+def _to_warnings(value: Iterable[Reason]) -> tuple[Reason, ...]:
+    return _reason_tuple("warnings", value)
 
 
 def _to_strings(value: Iterable[str]) -> tuple[str, ...]:
+    check_iterable("obligations", value, str)
     return tuple(_plain("obligations", item) for item in value)
 
 
@@ -281,7 +294,7 @@ class Decision(_Pending):
     at: datetime = attrs.field(converter=to_at)
     policy: str
     reasons: tuple[Reason, ...] = attrs.field(default=(), converter=_to_reasons)
-    warnings: tuple[Reason, ...] = attrs.field(default=(), converter=_to_reasons)
+    warnings: tuple[Reason, ...] = attrs.field(default=(), converter=_to_warnings)
     obligations: tuple[str, ...] = attrs.field(default=(), converter=_to_strings)
     retry_at: datetime | None = attrs.field(default=None, converter=to_retry_at)
     suggestions: tuple[Action, ...] = attrs.field(default=(), converter=to_actions)

@@ -128,6 +128,13 @@ TRANSITIONS: tuple[Transition, ...] = (
         _IN,
         "express consent for marketing or sales",
     ),
+    Transition(
+        (_S.OPTED_IN,),
+        _S.ENGAGED,
+        _K.OPT_IN_GRANTED,
+        _IN,
+        "renews the last commercial consent with an end already passed",
+    ),
     *_leaving_opted_in(_S.ENGAGED, "engaged"),
     *_leaving_opted_in(_S.CONNECTED, "engagement gone cold"),
     *_leaving_opted_in(_S.STRANGER, "no connection"),

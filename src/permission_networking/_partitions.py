@@ -13,7 +13,6 @@ in one process.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from types import MappingProxyType
 from typing import TYPE_CHECKING
 
 from ._decision import Decision
@@ -163,6 +162,6 @@ def merge_screenings(screenings: Iterable[Screening]) -> Screening:
         first.action,
         first.at,
         once(allowed, denied),
-        MappingProxyType(denied),
-        MappingProxyType(counts),
+        denied,
+        counts,
     )

@@ -29,6 +29,7 @@ from ._values import (
     check_keys,
     encodable,
     enum_value,
+    identifier,
     instant_value,
     is_zone,
     purpose_value,
@@ -155,14 +156,17 @@ _OPT_OUT_KEYS = frozenset({"purpose", "channel", "at", "source"})
 
 
 def _to_permissions(value: Iterable[Permission]) -> tuple[Permission, ...]:
+    check_iterable("permissions", value, Permission)
     return tuple(value)
 
 
 def _to_opt_outs(value: Iterable[OptOut]) -> tuple[OptOut, ...]:
+    check_iterable("opt_outs", value, OptOut)
     return tuple(value)
 
 
 def _to_groups(value: Iterable[str]) -> frozenset[str]:
+    check_iterable("groups_introduced", value, str)
     return frozenset(value)
 
 
@@ -302,7 +306,7 @@ class Relationship:
             InvalidRequest: *at* is naive or not a time, or a TTL is not a
                 span of time.
         """
-        if type(at) is not datetime or at.tzinfo is None:
+        if type(at) is not datetime or at.tzinfo is not UTC:
             at = query_at(at)
         if engagement_ttl is not DEFAULT_ENGAGEMENT_TTL:
             _check_span("engagement_ttl", engagement_ttl)
@@ -337,7 +341,7 @@ class Relationship:
             InvalidInteraction: *purpose* is not a non-empty string, or
                 *channel* is not a channel.
         """
-        if type(at) is not datetime or at.tzinfo is None:
+        if type(at) is not datetime or at.tzinfo is not UTC:
             at = query_at(at)
         if purpose is not None:
             purpose = purpose_value("purpose", purpose)
@@ -367,7 +371,7 @@ class Relationship:
             InvalidRequest: *at* is naive or not a time.
             InvalidInteraction: *channel* is not a channel.
         """
-        if type(at) is not datetime or at.tzinfo is None:
+        if type(at) is not datetime or at.tzinfo is not UTC:
             at = query_at(at)
         if channel is not None and type(channel) is not Channel:
             channel = enum_value(Channel, "channel", channel)
@@ -1237,9 +1241,10 @@ def replay(
     <RelationshipState.ENGAGED: 'engaged'>
     """
     check_iterable("interactions", interactions, Interaction)
-    for name, given in (("sender", sender), ("contact", contact)):
-        if given is not None:
-            required_text(name, given)
+    if sender is not None:
+        sender = identifier("sender", sender)
+    if contact is not None:
+        contact = identifier("contact", contact)
     items = list(interactions)
     if items:
         items, sender, contact = _one_pair(items, sender, contact)

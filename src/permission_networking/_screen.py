@@ -46,7 +46,23 @@ __all__ = ["Screening", "overrule", "screen"]
 
 
 def _to_contacts(value: Iterable[str]) -> tuple[str, ...]:
+    check_iterable("allowed", value, str)
     return tuple(value)
+
+
+def _to_denied(value: Mapping[str, Decision]) -> Mapping[str, Decision]:
+    # Read-only: a screening's own lazy mapping as it is, anything else copied.
+    if type(value) is _Denied:
+        return value
+    if not isinstance(value, Mapping):
+        raise InvalidInteraction("denied", value, "expected a mapping of contact to decision")
+    return MappingProxyType(dict(value))
+
+
+def _to_counts(value: Mapping[str, int]) -> Mapping[str, int]:
+    if not isinstance(value, Mapping):
+        raise InvalidInteraction("counts", value, "expected a mapping of code to count")
+    return MappingProxyType(dict(value))
 
 
 @attrs.frozen
@@ -67,8 +83,8 @@ class Screening:
     action: Action = attrs.field(converter=to_action)
     at: datetime = attrs.field(converter=to_at)
     allowed: tuple[str, ...] = attrs.field(converter=_to_contacts)
-    denied: Mapping[str, Decision] = attrs.field(hash=False)
-    counts: Mapping[str, int] = attrs.field(hash=False)
+    denied: Mapping[str, Decision] = attrs.field(hash=False, converter=_to_denied)
+    counts: Mapping[str, int] = attrs.field(hash=False, converter=_to_counts)
 
     def __len__(self) -> int:
         return len(self.allowed) + len(self.denied)
@@ -113,30 +129,20 @@ class Screening:
             data["action"],
             data["at"],
             allowed,
-            MappingProxyType({c: Decision.from_dict(d) for c, d in denied.items()}),
-            MappingProxyType(dict(counts)),
+            {c: Decision.from_dict(d) for c, d in denied.items()},
+            counts,
         )
 
     def __reduce__(self) -> tuple[Callable[..., Screening], tuple[Any, ...]]:
         # Pickled as plain dicts (a mappingproxy does not pickle), so that a
         # screening can travel between the workers of a distributed engine.
         return (
-            _screening,
+            Screening,
             (self.action, self.at, self.allowed, dict(self.denied), dict(self.counts)),
         )
 
 
 _SCREENING_KEYS: Final = frozenset({"action", "at", "allowed", "denied", "counts"})
-
-
-def _screening(
-    action: Action,
-    at: datetime,
-    allowed: tuple[str, ...],
-    denied: dict[str, Decision],
-    counts: dict[str, int],
-) -> Screening:
-    return Screening(action, at, allowed, MappingProxyType(denied), MappingProxyType(counts))
 
 
 def screen(  # noqa: PLR0913
@@ -226,7 +232,7 @@ def screen(  # noqa: PLR0913
         at,
         once(allowed, denied),
         _Denied(denied, request, policy, named=named),
-        MappingProxyType(_counts(tally)),
+        _counts(tally),
     )
 
 
@@ -264,13 +270,13 @@ def overrule(screening: Screening, decisions: Mapping[str, Decision]) -> Screeni
     denied: Mapping[str, Decision] = (
         _Denied(entries, old._request, old._policy, named=old._named)  # noqa: SLF001
         if isinstance(old, _Denied)
-        else MappingProxyType(cast("dict[str, Decision]", entries))
+        else cast("dict[str, Decision]", entries)
     )
     return attrs.evolve(
         screening,
         allowed=tuple(c for c in screening.allowed if c not in decisions),
         denied=denied,
-        counts=MappingProxyType({code: n for code, n in counts.items() if n}),
+        counts={code: n for code, n in counts.items() if n},
     )
 
 

@@ -443,12 +443,16 @@ def _to_basis(value: object) -> Basis:
     return enum_value(Basis, "basis", value)
 
 
-def _a_text(_instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
-    _text(attribute.name, value)
+def _to_grantor(value: object) -> str:
+    return required_text("grantor", value)
 
 
-def _a_text_or_none(_instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
-    _text(attribute.name, value, optional=True)
+def _to_group(value: object) -> str | None:
+    return _text("group", value, optional=True)
+
+
+def _to_source(value: object) -> str | None:
+    return _text("source", value, optional=True)
 
 
 def _evidence_or_none(_instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
@@ -628,10 +632,12 @@ def check_keys(
 
 
 def _metadata(kind: InteractionKind, value: object) -> MappingProxyType[str, str]:
-    if isinstance(value, MappingProxyType) and not value:
-        return value
+    if value is _EMPTY:
+        return _EMPTY
     if not isinstance(value, Mapping):
         raise InvalidInteraction("metadata", value, "expected a mapping of str to str")
+    if not value:
+        return _EMPTY
     for key, item in value.items():
         if not isinstance(key, str) or not isinstance(item, str):
             raise InvalidInteraction(
@@ -872,13 +878,13 @@ class Permission:
     purpose: PurposeLike = attrs.field(converter=to_purpose)
     channel: Channel | None = attrs.field(converter=to_channel)
     basis: Basis = attrs.field(converter=_to_basis)
-    grantor: str = attrs.field(validator=_a_text)
+    grantor: str = attrs.field(converter=_to_grantor)
     granted_at: datetime = attrs.field(converter=to_granted_at)
     confirmed_at: datetime | None = attrs.field(default=None, converter=to_confirmed_at)
     expires_at: datetime | None = attrs.field(default=None, converter=to_expires_at)
     withdrawn_at: datetime | None = attrs.field(default=None, converter=to_withdrawn_at)
-    group: str | None = attrs.field(default=None, validator=_a_text_or_none)
-    source: str | None = attrs.field(default=None, validator=_a_text_or_none)
+    group: str | None = attrs.field(default=None, converter=_to_group)
+    source: str | None = attrs.field(default=None, converter=_to_source)
     evidence: Evidence | None = attrs.field(default=None, validator=_evidence_or_none)
 
     key_fields: ClassVar[tuple[str, ...]] = ("purpose", "channel", "group")
@@ -893,7 +899,7 @@ class Permission:
         Raises:
             InvalidRequest: *at* is naive or not a time.
         """
-        if type(at) is not datetime or at.tzinfo is None:
+        if type(at) is not datetime or at.tzinfo is not UTC:
             at = query_at(at)
         if self.granted_at > at:
             return False

@@ -179,6 +179,14 @@ class Controller:
             None if url is None else _text("url", url),
         )
 
+    def __reduce__(self) -> tuple[type[Controller], tuple[Any, ...]]:
+        # Pickled with a structured address as a plain dict (a mappingproxy
+        # does not pickle), so that a controller travels to worker processes.
+        address = self.address
+        if not isinstance(address, str):
+            address = dict(address)
+        return (Controller, (self.name, self.contact, self.email, address, self.phone, self.url))
+
     def to_dict(self) -> dict[str, Any]:
         """
         Return a JSON-safe dict that `from_dict` turns back into an equal controller.

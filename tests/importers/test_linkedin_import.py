@@ -436,6 +436,54 @@ class TestSender:
         with pytest.raises(ImportFormatError, match="pass sender="):
             read_linkedin_export(messages)
 
+    def test_the_one_person_who_wrote_is_not_taken_for_the_owner(self, tmp_path: Path) -> None:
+        """A connection's message, the only URL in an old export, names no owner: sender= is asked."""
+        folder = tmp_path / "export"
+        folder.mkdir()
+        (folder / "Connections.csv").write_text(
+            "First Name,Last Name,Email Address,Company,Position,Connected On\n"
+            "Ines,Okafor-Lindqvist,,Acme,CTO,08 Feb 2021\n",
+            encoding="utf-8",
+        )
+        (folder / "Invitations.csv").write_text(
+            'From,To,Sent At,Message,Direction\nJordan Pike,Ines Okafor-Lindqvist,"2/1/21, 2:37 PM",,OUTGOING\n',
+            encoding="utf-8",
+        )
+        (folder / "messages.csv").write_text(
+            "CONVERSATION ID,CONVERSATION TITLE,FROM,SENDER PROFILE URL,TO,DATE,SUBJECT,CONTENT,FOLDER\n"
+            f"c1,,Ines Okafor-Lindqvist,{INES},Jordan Pike,2021-02-09 18:03:22 UTC,,Hi,INBOX\n",
+            encoding="utf-8",
+        )
+
+        with pytest.raises(ImportFormatError, match="pass sender="):
+            read_linkedin_export(folder)
+        with pytest.raises(ImportFormatError, match="pass sender="):
+            read_linkedin_export(folder / "messages.csv")
+
+        interactions = read_linkedin_export(folder, sender=OWNER)
+
+        assert {OWNER} == {i.sender for i in interactions}
+        assert ("message", "inbound", INES) in {
+            (i.kind.value, i.direction.value, i.contact) for i in interactions
+        }
+
+    def test_one_person_writing_to_two_is_the_owner(self, tmp_path: Path) -> None:
+        """In an old export, the only URL, on messages to two people, is the owner's."""
+        messages = tmp_path / "messages.csv"
+        messages.write_text(
+            "CONVERSATION ID,CONVERSATION TITLE,FROM,SENDER PROFILE URL,TO,DATE,SUBJECT,CONTENT,FOLDER\n"
+            f"c1,,Jordan Pike,{OWNER},Ines Okafor-Lindqvist,2021-02-09 18:03:22 UTC,,Hi,INBOX\n"
+            f"c2,,Jordan Pike,{OWNER},Al Roe,2021-02-10 18:03:22 UTC,,Hi,INBOX\n",
+            encoding="utf-8",
+        )
+
+        interactions = read_linkedin_export(messages)
+
+        assert [("outbound", "Ines Okafor-Lindqvist"), ("outbound", "Al Roe")] == [
+            (i.direction.value, i.contact) for i in interactions
+        ]
+        assert {OWNER} == {i.sender for i in interactions}
+
     def test_a_single_messages_file_reads_with_the_owner_url(self, tmp_path: Path) -> None:
         """One CSV of an export can be imported alone."""
         messages = tmp_path / "messages.csv"

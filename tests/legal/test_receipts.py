@@ -4,7 +4,9 @@ Tests for permission_networking.receipts: Kantara Consent Receipts v1.1 checked 
 
 from __future__ import annotations
 
+import copy
 import json
+import pickle
 import uuid
 
 from datetime import UTC, datetime, timedelta
@@ -351,6 +353,19 @@ class TestController:
         )
         for controller in (ACME, structured):
             assert controller == Controller.from_dict(json.loads(json.dumps(controller.to_dict())))
+
+    def test_pickles_and_copies(self) -> None:
+        """A controller travels to worker processes and deep-copies, with either address form."""
+        structured = Controller(
+            "Acme", "DPO", "dpo@acme.example", {"streetAddress": "1 Main"}, "+1-555-0100",
+            url="https://acme.example",
+        )  # fmt: skip
+        for controller in (ACME, structured):
+            back = pickle.loads(pickle.dumps(controller))  # noqa: S301
+            assert controller == back
+            assert controller == copy.deepcopy(controller)
+        with pytest.raises(TypeError):
+            back.address["streetAddress"] = "2 Main"
 
     def test_frozen_and_hashable(self) -> None:
         """A controller is an immutable, hashable value, its address mapping read-only."""

@@ -362,6 +362,7 @@ class _Reader:
                 self.tables[key] = table
         self.urls_by_name: dict[str, set[str]] = {}
         self.connection_urls: set[str] = set()
+        self.connection_names: set[str] = set()
         self.names: set[str] = set()
         self.profile_name = self._profile_name()
 
@@ -412,6 +413,9 @@ class _Reader:
             for row in table.rows:
                 self._mention(row.get("from"), _member_url(row.get("inviterprofileurl")))
                 self._mention(row.get("to"), _member_url(row.get("inviteeprofileurl")))
+                other = {"OUTGOING": "to", "INCOMING": "from"}.get(row.get("direction").upper())
+                if other is not None and row.get(other):
+                    self.connection_names.add(row.get(other).casefold())
         if (table := self.tables.get(_MESSAGES)) is not None:
             for row in table.rows:
                 self._mention(row.get("from"), _member_url(row.get("sender profile url")))
@@ -426,7 +430,10 @@ class _Reader:
     def _collect_connections(self, table: Table) -> None:
         for row in table.rows:
             url = _member_url(row.get("url"))
-            self._mention(_full_name(row.get("first name"), row.get("last name")), url)
+            name = _full_name(row.get("first name"), row.get("last name"))
+            self._mention(name, url)
+            if name:
+                self.connection_names.add(name.casefold())
             if url is not None:
                 self.connection_urls.add(url)
 
@@ -516,19 +523,41 @@ class _Reader:
             )
             if mine:
                 return mine.most_common(1)[0][0]
-        # The owner takes part in every conversation, and is never one of their own connections.
+        # The owner takes part in every conversation, and is never one of their
+        # own connections, nor someone they invited or who invited them: known
+        # by URL, or by name where a file gives no URL.
+        others = set(self.connection_urls)
+        for name in self.connection_names:
+            others.update(self.urls_by_name.get(name, ()))
         coverage: dict[str, set[str]] = {}
         for m in messages:
             for url in (m.sender_url, *m.recipient_urls):
-                if url not in self.connection_urls:
+                if url not in others:
                     coverage.setdefault(url, set()).add(m.conversation)
         ranked = sorted(((len(c), url) for url, c in coverage.items()), reverse=True)
         if len(ranked) >= 2 and ranked[0][0] > ranked[1][0]:  # noqa: PLR2004
             return ranked[0][1]
         conversations = {m.conversation for m in messages}
         if len(ranked) == 1 and ranked[0][0] == len(conversations):
-            return ranked[0][1]
+            url = ranked[0][1]
+            if self._talks_to_others(url, messages):
+                return url
         return None
+
+    def _talks_to_others(self, url: str, messages: list[_Message]) -> bool:
+        # Whether the one person with a URL in every conversation is the owner.
+        # Everyone else's messages in an export go to its owner, so they are
+        # when they wrote to two people, or talked with someone the export
+        # knows as another (any other URL, a connection or an invitation's
+        # other side). One person writing to one name alone could be either.
+        names: set[str] = set()
+        for m in messages:
+            if m.sender_url != url:
+                return True  # a message from a known other, to them
+            if m.recipient_urls:
+                return True  # a message to a known other
+            names.add(m.to.casefold())
+        return len(names) >= 2 or bool(names & self.connection_names)  # noqa: PLR2004
 
     def _connections(self, sender: str, outgoing: set[str]) -> list[Interaction]:
         table = self.tables.get(_CONNECTIONS)
