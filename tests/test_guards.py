@@ -468,14 +468,34 @@ class TestMarketing:
         assert ["no_consent"] == codes(on_linkedin)
         assert by_default.suggestions == on_linkedin.suggestions
 
-    @pytest.mark.parametrize("action", ["send_marketing", "message"])
-    def test_suggestions_are_decided_on_the_channel_named(self, action: str) -> None:
+    @pytest.mark.parametrize(("action", "channel"), [("message", "email"), ("pitch", "email")])
+    def test_suggestions_are_decided_on_the_channel_named(self, action: str, channel: str) -> None:
         """A denial on a channel the caller named suggests only what that channel allows."""
         rel = engaged().add("bounced", 2, channel="email").relationship()
-        decision = check(rel, action, at=day(3), policy=ETIQUETTE, channel="email")
+        decision = check(rel, action, at=day(3), policy=ETIQUETTE, channel=channel)
 
         assert "undeliverable" in codes(decision)
         assert () == decision.suggestions
+
+    @pytest.mark.parametrize(
+        ("action", "channel"), [("send_marketing", "email"), ("call", "phone")]
+    )
+    def test_naming_the_default_channel_is_the_same_request(
+        self, action: str, channel: str
+    ) -> None:
+        """A request on its action's default channel decides alike, named or not, suggestions too."""
+        rel = engaged().add("bounced", 2, channel=channel).relationship()
+
+        by_default = check(rel, action, at=day(3), policy=ETIQUETTE)
+        named = check(rel, action, at=day(3), policy=ETIQUETTE, channel=channel)
+
+        assert "undeliverable" in codes(named)
+        assert ("share_value", "message", "request_meeting") == named.suggestions
+        assert by_default == named
+        assert (
+            screen([rel], action, at=day(3), policy=ETIQUETTE, channel=channel).denied["bo"]
+            == named
+        )
 
     def test_a_bounced_phone_still_suggests_a_message(self) -> None:
         """A call to a bounced number, whose channel defaults to phone, suggests a message."""

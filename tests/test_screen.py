@@ -184,17 +184,26 @@ def test_overrule_puts_denials_in_place_and_recounts(travelled: bool) -> None:  
     assert {"not_connected": 1, "do_not_contact": 3} == dict(overruled.counts)
 
 
-@pytest.mark.parametrize("channel", [None, "email", "sms"])
+@pytest.mark.parametrize(
+    ("action", "channel", "suggested"),
+    [
+        ("send_marketing", None, ("share_value", "message")),
+        ("send_marketing", "email", ("share_value", "message")),
+        ("send_marketing", "sms", ("share_value", "message")),
+        ("ask_favor", None, ("share_value", "message")),
+        ("ask_favor", "email", ()),
+    ],
+)
 @pytest.mark.parametrize("policy", [None, Policy.etiquette()])
 def test_denials_suggest_as_check_does_on_the_channel_named(
-    channel: str | None, policy: Policy | None
+    action: str, channel: str | None, suggested: tuple[str, ...], policy: Policy | None
 ) -> None:
     """A denial's suggestions follow the channel named, or each action's default, as in check."""
     bounced = Log(contact="bo").inbound("connection_accepted", 0).add("bounced", 1, channel="email")
     relationship = bounced.relationship()
 
-    result = screen([relationship], "send_marketing", at=day(2), channel=channel, policy=policy)
+    result = screen([relationship], action, at=day(2), channel=channel, policy=policy)
 
-    expected = check(relationship, "send_marketing", at=day(2), channel=channel, policy=policy)
+    expected = check(relationship, action, at=day(2), channel=channel, policy=policy)
     assert expected == result.denied["bo"]
-    assert (() if channel == "email" else ("share_value", "message")) == expected.suggestions
+    assert suggested == expected.suggestions

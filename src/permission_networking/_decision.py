@@ -275,11 +275,11 @@ class Decision(_Pending):
             ``until``); None when allowed or when some reason has no ``until``.
         suggestions: When denied, the actions among ``share_value``,
             ``message``, ``request_meeting``, ``request_opt_in`` and ``connect``
-            that the same policy allows now, in that order, each decided on
-            the channel the caller named, or, when none was named, on its own
-            default (not on the denied action's: after an email bounced, a
-            marketing email denied on its default channel still suggests a
-            connection request; one denied on ``channel="email"`` does not).
+            that the same policy allows now, in that order. Each is decided
+            on the request's channel, or, when that is the denied action's
+            default (named or not), on its own default: after an email
+            bounced, a marketing email still suggests a connection request,
+            and a message named on ``channel="email"`` suggests nothing.
         decision_id: The id in an auditing store's decision log, else None.
         sender: The relationship's sender.
         contact: The relationship's contact.

@@ -296,7 +296,7 @@ def compiled(plan: Plan, channel: Channel | None) -> tuple[PlanPasses, PlanCodes
 
 def _suggest(policy: Policy, plan: Plan, channel: Channel | None) -> Suggest:
     # Each suggested action is decided as `check` decides it given the
-    # channel the caller named, or given none (each on its own default).
+    # channel the request names, or given none (each on its own default).
     found = plan.suggest.get(channel)
     if found is None:
         plans = _plans(policy)
@@ -529,8 +529,8 @@ class Prepared(NamedTuple):
         plan: Its plan for the action.
         action: The resolved action.
         channel: The resolved channel.
-        suggest_on: The channel a denial's suggestions are decided on: the
-            channel the caller named, None when it was left to its default.
+        suggest_on: The channel a denial's suggestions are decided on (see
+            `suggested_on`).
         purpose: The resolved purpose.
         group: The group.
         passes: The plan's fused conditions for the channel: whether allowed.
@@ -609,15 +609,11 @@ def complete_denied(  # noqa: PLR0913, PLR0917
     )
 
 
-def decide(
-    relationship: Relationship, request: Request, policy: Policy, *, named: bool = True
-) -> Decision:
+def decide(relationship: Relationship, request: Request, policy: Policy) -> Decision:
     """
     Build the whole `Decision` for *request* at once, every rule checked.
-
-    *named* is as for `prepare`.
     """
-    prepared = prepare(request, policy, named=named)
+    prepared = prepare(request, policy)
     plan = prepared.plan
     reasons, warnings = _evaluate(relationship, request, plan.rules)
     obligations: tuple[str, ...] = ()
@@ -765,7 +761,7 @@ def _prepared(
         plan,
         request.action,
         request.channel,
-        None if channel is None else request.channel,
+        suggested_on(request),
         request.purpose,
         request.group,
         passes,
@@ -832,15 +828,24 @@ def _usual_obligations(
     return usual, lambda relationship: any(test(relationship) for test in tests)
 
 
-def prepare(request: Request, policy: Policy, *, named: bool = True) -> Prepared:
+def suggested_on(request: Request) -> Channel | None:
+    """
+    Return the channel a denial of *request* has its suggestions decided on.
+
+    That is the request's channel, unless it is the action's default (named
+    or not, the same request): then None, each suggested action on its own
+    default, so that a marketing email denied for a bounced address still
+    suggests a connection request.
+    """
+    channel = request.channel
+    return None if channel is DEFAULT_CHANNEL.get(request.action) else channel
+
+
+def prepare(request: Request, policy: Policy) -> Prepared:
     """
     Return what deciding *request*'s action, channel, purpose and group under *policy* takes.
-
-    *named* says whether the caller named the request's channel; when it did
-    not, the channel is the action's default, and a denial's suggestions are
-    decided on each suggested action's own default instead.
     """
-    channel = request.channel if named else None
+    channel = suggested_on(request)
     key = (
         request.action
         if channel is None and request.purpose is None and (request.group is None)

@@ -192,8 +192,7 @@ def screen(  # noqa: PLR0913
     # Work shared across the audience: the request, and each policy's plan for
     # the action fused into one function, once per policy (once per
     # jurisdiction when the policy follows each relationship's jurisdiction).
-    named = channel is not None
-    fixed = None if policy is None else _shared(request, policy, named=named)
+    fixed = None if policy is None else _shared(request, policy)
     by_jurisdiction: dict[str | None, _Shared] = {}
     for relationship in relationships:
         if type(relationship) is not Relationship and not isinstance(relationship, Relationship):
@@ -203,9 +202,7 @@ def screen(  # noqa: PLR0913
             jurisdiction = relationship.jurisdiction
             chosen = by_jurisdiction.get(jurisdiction)
             if chosen is None:
-                chosen = by_jurisdiction[jurisdiction] = _shared(
-                    request, policy_for(jurisdiction), named=named
-                )
+                chosen = by_jurisdiction[jurisdiction] = _shared(request, policy_for(jurisdiction))
         prepared, codes_of, given = chosen
         try:
             codes = codes_of(relationship, at, purpose, group)
@@ -231,7 +228,7 @@ def screen(  # noqa: PLR0913
         request.action,
         at,
         once(allowed, denied),
-        _Denied(denied, request, policy, named=named),
+        _Denied(denied, request, policy),
         _counts(tally),
     )
 
@@ -268,7 +265,7 @@ def overrule(screening: Screening, decisions: Mapping[str, Decision]) -> Screeni
         for code in decision.codes:
             counts[code] = counts.get(code, 0) + 1
     denied: Mapping[str, Decision] = (
-        _Denied(entries, old._request, old._policy, named=old._named)  # noqa: SLF001
+        _Denied(entries, old._request, old._policy)  # noqa: SLF001
         if isinstance(old, _Denied)
         else cast("dict[str, Decision]", entries)
     )
@@ -294,12 +291,12 @@ _Shared: TypeAlias = tuple[
 ]
 
 
-def _shared(request: Request, policy: Policy, *, named: bool) -> _Shared:
+def _shared(request: Request, policy: Policy) -> _Shared:
     # The prepared request, its fused conditions, and whether a relationship
     # the conditions allow is given its obligations without a rule failing:
     # None when that holds for everyone (no rule obliges, or every obligation
     # is the same for everyone and was worked out once).
-    prepared = prepare(request, policy, named=named)
+    prepared = prepare(request, policy)
     if prepared.obligations is not None:
         return (prepared, prepared.codes, None)
     rules = prepared.plan.obligations
@@ -336,20 +333,14 @@ class _Denied(Mapping[str, Decision]):
     decision for each of the denied ones that nobody reads.
     """
 
-    __slots__ = ("_entries", "_named", "_policy", "_request")
+    __slots__ = ("_entries", "_policy", "_request")
 
     def __init__(
-        self,
-        entries: dict[str, Relationship | Decision],
-        request: Request,
-        policy: Policy | None,
-        *,
-        named: bool,
+        self, entries: dict[str, Relationship | Decision], request: Request, policy: Policy | None
     ) -> None:
         self._entries = entries
         self._request = request
         self._policy = policy
-        self._named = named
 
     def __getitem__(self, contact: str) -> Decision:
         entry = self._entries[contact]
@@ -358,9 +349,7 @@ class _Denied(Mapping[str, Decision]):
         assert isinstance(entry, Relationship)  # noqa: S101
         policy = self._policy
         prepared = prepare(
-            self._request,
-            policy_for(entry.jurisdiction) if policy is None else policy,
-            named=self._named,
+            self._request, policy_for(entry.jurisdiction) if policy is None else policy
         )
         decision = defer_decision(
             False,  # noqa: FBT003

@@ -583,21 +583,28 @@ class TestCheck:
     ) -> None:
         """
         check, perform and screen suggest on the channel named, or on each action's default.
+
+        The default channel of the denied action, named or not, counts as none named.
         """
         with open_store(kind, tmp_path, audit=audit) as store:
             connected(store)
             store.record(make("bounce", "bounced", day(1), channel="email"))
             everywhere = ("share_value", "message")
 
-            for channel, expected in ((None, everywhere), ("email", ())):
+            for action, channel, bounced, expected in (
+                ("ask_favor", None, False, everywhere),
+                ("ask_favor", "email", True, ()),
+                ("send_marketing", None, True, everywhere),
+                ("send_marketing", "email", True, everywhere),
+            ):
                 kw: dict[str, Any] = {"at": day(2), "channel": channel}
                 decisions = [
-                    store.check("ana", BO, "send_marketing", **kw),
-                    store.perform("ana", BO, "send_marketing", **kw),
-                    store.screen("ana", "send_marketing", contacts=[BO], **kw).denied[BO],
+                    store.check("ana", BO, action, **kw),
+                    store.perform("ana", BO, action, **kw),
+                    store.screen("ana", action, contacts=[BO], **kw).denied[BO],
                 ]
                 for decision in decisions:
-                    assert "undeliverable" in decision.codes
+                    assert bounced == ("undeliverable" in decision.codes)
                     assert expected == decision.suggestions
             assert 2 == len(store.history("ana", BO))
 

@@ -861,13 +861,11 @@ class BaseStore(abc.ABC):
         policy: Policy | None,
         *,
         suppressed: bool,
-        named: bool,
         decision: Decision | None = None,
     ) -> Decision:
-        # *named*: whether the caller named the channel (see `prepare`).
         if decision is None:
             chosen = policy if policy is not None else policy_for(relationship.jurisdiction)
-            decision = decide(relationship, request, chosen, named=named)
+            decision = decide(relationship, request, chosen)
         if suppressed:
             decision = suppress(decision, relationship.contact)
         if not self._audit:
@@ -1020,9 +1018,7 @@ class BaseStore(abc.ABC):
         with self._transaction(write=self._audit) as tx:
             tombstone = self._tombstone(tx, contact)
             relationship, suppressed = self._known(tx, _pair(tx, sender, contact), when, tombstone)
-            return self._decide(
-                tx, relationship, request, policy, suppressed=suppressed, named=channel is not None
-            )
+            return self._decide(tx, relationship, request, policy, suppressed=suppressed)
 
     def perform(  # noqa: PLR0913
         self,
@@ -1090,9 +1086,7 @@ class BaseStore(abc.ABC):
                 )
             tombstone = self._tombstone(tx, contact)
             relationship, suppressed = self._known(tx, _pair(tx, sender, contact), when, tombstone)
-            decision = self._decide(
-                tx, relationship, request, policy, suppressed=suppressed, named=channel is not None
-            )
+            decision = self._decide(tx, relationship, request, policy, suppressed=suppressed)
             records = request.action.records
             if decision.allowed and request.group is None and records in GROUP_KINDS:
                 # Allowed, but it cannot be recorded: nothing is, the decision's log included.
@@ -1190,8 +1184,7 @@ class BaseStore(abc.ABC):
                 purpose=purpose,
                 group=group,
             )
-            named = channel is not None
-            screening = self._enforce(screening, suppressed, request, policy, named=named)
+            screening = self._enforce(screening, suppressed, request, policy)
             if self._audit:
                 screening = self._log_screening(
                     tx,
@@ -1200,7 +1193,6 @@ class BaseStore(abc.ABC):
                     suppressed=suppressed,
                     request=request,
                     policy=policy,
-                    named=named,
                 )
             return screening
 
@@ -1210,8 +1202,6 @@ class BaseStore(abc.ABC):
         suppressed: dict[str, Relationship],
         request: Request,
         policy: Policy | None,
-        *,
-        named: bool,
     ) -> Screening:
         if not suppressed:
             return screening
@@ -1220,7 +1210,7 @@ class BaseStore(abc.ABC):
             decision = screening.denied.get(contact)
             if decision is None:
                 chosen = policy if policy is not None else policy_for(relationship.jurisdiction)
-                decision = decide(relationship, request, chosen, named=named)
+                decision = decide(relationship, request, chosen)
             decisions[contact] = suppress(decision, contact)
         return overrule(screening, decisions)
 
@@ -1233,7 +1223,6 @@ class BaseStore(abc.ABC):
         suppressed: dict[str, Relationship],
         request: Request,
         policy: Policy | None,
-        named: bool,
     ) -> Screening:
         denied = dict(screening.denied)
         for relationship in relationships:
@@ -1245,7 +1234,6 @@ class BaseStore(abc.ABC):
                 request,
                 policy,
                 suppressed=contact in suppressed,
-                named=named,
                 decision=known,
             )
             if known is not None:
