@@ -8,7 +8,7 @@ import dataclasses
 import enum
 import json
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -27,6 +27,7 @@ from permission_networking import (
     InvalidRequest,
     PermissionDenied,
     Policy,
+    PolicySettings,
     Reason,
     Relationship,
     RelationshipState,
@@ -924,6 +925,25 @@ class TestRulesAndPolicies:
         assert frozenset({Action.MESSAGE}) == rule.actions
         assert ["not_engaged"] == codes(decision)
 
+    def test_a_rule_may_yield_its_reasons_and_obligations(self, connected: Log) -> None:
+        """Generators type-check as a rule's check and obligations, and work as lists do."""
+
+        def on_fridays(rel: Relationship, req: Request, policy: Policy) -> Iterator[Reason]:
+            if req.at.weekday() == 4:
+                yield Reason("quiet_hours", "not on Fridays", "no_fridays")
+
+        def sign(rel: Relationship, req: Request, policy: Policy) -> Iterator[str]:
+            yield "sign_with_full_name"
+
+        policy = Policy("p", rules=[Rule("no_fridays", Action.MESSAGE, on_fridays, sign)])
+        relationship = connected.relationship()
+        friday = next(day(n) for n in range(1, 8) if day(n).weekday() == 4)
+
+        assert ("sign_with_full_name",) == check(
+            relationship, "message", at=friday - timedelta(days=1), policy=policy
+        ).obligations
+        assert ["quiet_hours"] == codes(check(relationship, "message", at=friday, policy=policy))
+
     def test_equal_checks_that_behave_apart_keep_their_own_plans(self, connected: Log) -> None:
         """Two policies equal by value but with checks that word their reasons apart decide apart."""
         relationship = connected.relationship()
@@ -1161,10 +1181,25 @@ class TestRulesAndPolicies:
             stored = store.check("ana", "bo", "message", at=day(1), policy=policy)
         assert decision == stored
 
+    def test_policy_settings_types_every_setting(self) -> None:
+        """PolicySettings names exactly the settings a preset takes, each with its field's type."""
+        not_settings = {"name", "rules", "parts"}
+        fields = {
+            f.name: f.type for f in attrs.fields(Policy) if f.init and f.name not in not_settings
+        }
+
+        typed = {
+            name: getattr(hint, "__forward_arg__", hint)
+            for name, hint in PolicySettings.__annotations__.items()
+        }
+
+        assert fields == typed
+        assert PolicySettings.__optional_keys__ == frozenset(fields)
+
     def test_unknown_settings_are_refused(self) -> None:
         """An unknown or invalid setting raises InvalidRequest naming it."""
         with pytest.raises(InvalidRequest, match="cooling"):
-            Policy.etiquette(cooling=timedelta(days=1))
+            Policy.etiquette(cooling=timedelta(days=1))  # type: ignore[call-arg]
         for name, value in [
             ("cooling_off", 7),
             ("max_unanswered", 0),
@@ -1180,7 +1215,7 @@ class TestRulesAndPolicies:
             ("express_consent_ttl", relativedelta(weekday=0)),
         ]:
             with pytest.raises(InvalidRequest) as e:
-                Policy.etiquette(**{name: value})
+                Policy.etiquette(**{name: value})  # type: ignore[arg-type]
             assert name == e.value.field
 
     @pytest.mark.parametrize(
@@ -1205,7 +1240,7 @@ class TestRulesAndPolicies:
     @pytest.mark.parametrize(
         ("build", "field"),
         [
-            (lambda: Reason(None, "m", "r"), "code"),
+            (lambda: Reason(None, "m", "r"), "code"),  # type: ignore[arg-type]
             (lambda: Reason("", "m", "r"), "code"),
             (lambda: Reason("x", None, "r"), "message"),  # type: ignore[arg-type]
             (lambda: Reason("x", "m", "r", "tomorrow"), "until"),

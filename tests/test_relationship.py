@@ -164,7 +164,7 @@ class TestStates:
             rel.state_at(day(1), engagement_ttl=ttl)  # type: ignore[arg-type]
         assert "engagement_ttl" == e.value.field
         with pytest.raises(InvalidRequest):
-            Policy.etiquette(engagement_ttl=ttl)
+            Policy.etiquette(engagement_ttl=ttl)  # type: ignore[arg-type]
 
     def test_express_consent_ttl_ends_what_a_permission_does_for_the_state(self, log: Log) -> None:
         """Given express_consent_ttl, a permission counts for the state that long after its grant."""
@@ -676,7 +676,7 @@ class TestFieldsAreChecked:
     def test_an_opt_out_names_the_interaction_that_recorded_it(self, source: object) -> None:
         """An OptOut's source is an interaction id: a non-empty string, as from_dict reads it."""
         with pytest.raises(InvalidInteraction, match="source"):
-            OptOut("marketing", None, DAY0, source)
+            OptOut("marketing", None, DAY0, source)  # type: ignore[arg-type]
 
     def test_times_given_in_a_zone_are_kept_in_utc(self) -> None:
         """A hand-built relationship decides as its round trip does, across a DST change."""

@@ -750,6 +750,8 @@ class TestCollectionFields:
             Screening("message", self.T, "bo", {}, {})
         with pytest.raises(InvalidInteraction, match="denied"):
             Screening("message", self.T, (), [], {})  # type: ignore[arg-type]
+        with pytest.raises(InvalidInteraction, match="denied"):
+            Screening("message", self.T, (), {"cy": "not_connected"}, {})  # type: ignore[dict-item]
         with pytest.raises(InvalidInteraction, match="counts"):
             Screening("message", self.T, (), {}, [])  # type: ignore[arg-type]
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from ._decision import WARNING_CODES, Decision, Reason, ReasonCode
 from ._guards import (
+    Guard,
     can_add_to_list,
     can_ask_favor,
     can_call,
@@ -27,7 +28,7 @@ from ._guards import (
 from ._jurisdiction import policy_for
 from ._machine import TRANSITIONS, Transition, state_diagram
 from ._partitions import merge_screenings, screen_partitions
-from ._policy import Policy
+from ._policy import Policy, PolicySettings
 from ._relationship import DEFAULT_ENGAGEMENT_TTL, OptOut, Relationship, replay
 from ._rules import ObligationCheck, Request, Rule, RuleCheck
 from ._screen import Screening, screen
@@ -73,6 +74,7 @@ __all__ = [
     "Direction",
     "Duration",
     "Evidence",
+    "Guard",
     "ImportFormatError",
     "Instant",
     "Interaction",
@@ -86,6 +88,7 @@ __all__ = [
     "PermissionDenied",
     "PermissionNetworkingError",
     "Policy",
+    "PolicySettings",
     "Problem",
     "Purpose",
     "PurposeLike",

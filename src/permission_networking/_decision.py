@@ -85,7 +85,7 @@ The codes that warn (allowed, but discouraged) instead of denying.
 """
 
 
-def _to_code(value: object) -> str:
+def _to_code(value: str) -> str:
     # A reason code, as a plain string (a ReasonCode or any non-empty code of one's own).
     return required_text("code", value)
 

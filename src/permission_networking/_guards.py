@@ -52,6 +52,7 @@ from .exceptions import InvalidInteraction, InvalidRequest, PermissionDenied
 
 
 __all__ = [
+    "Guard",
     "can_add_to_list",
     "can_ask_favor",
     "can_call",
@@ -121,7 +122,7 @@ def _resolve(
         purp = DEFAULT_PURPOSE.get(act) if purpose is None else purpose_value("purpose", purpose)
     except InvalidInteraction as e:
         raise InvalidRequest(e.field, e.value, e.detail) from None
-    if group is not None and (not isinstance(group, str) or not group):  # type: ignore[redundant-expr]
+    if group is not None and (not isinstance(group, str) or not group):  # type: ignore[redundant-expr, unused-ignore]
         raise InvalidRequest("group", group, "expected a non-empty string")
     if group is not None and not encodable(group):
         raise InvalidRequest("group", group, "not text: it holds a lone surrogate")
@@ -889,7 +890,10 @@ def require(  # noqa: PLR0913
 
 class Guard(Protocol):
     """
-    A `check` with its action bound.
+    A `check` with its action bound: the type of `can_message` and the other ``can_*`` functions.
+
+    >>> from permission_networking import Action, can_message, can_pitch
+    >>> guards: dict[Action, Guard] = {Action.MESSAGE: can_message, Action.PITCH: can_pitch}
     """
 
     def __call__(  # noqa: PLR0913

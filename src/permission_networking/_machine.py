@@ -24,15 +24,15 @@ _K = InteractionKind
 _IN = Direction.INBOUND
 
 
-def _to_states(value: Iterable[object]) -> tuple[RelationshipState, ...]:
+def _to_states(value: Iterable[RelationshipState | str]) -> tuple[RelationshipState, ...]:
     return tuple(map(to_state, value))
 
 
-def _to_kind(value: object) -> InteractionKind | None:
+def _to_kind(value: InteractionKind | str | None) -> InteractionKind | None:
     return None if value is None else enum_value(InteractionKind, "trigger", value)
 
 
-def _to_direction(value: object) -> Direction | None:
+def _to_direction(value: Direction | str | None) -> Direction | None:
     return None if value is None else enum_value(Direction, "direction", value)
 
 

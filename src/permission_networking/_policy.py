@@ -6,11 +6,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypedDict
 
 import attrs
 
 from dateutil.relativedelta import relativedelta
+from typing_extensions import Unpack
 
 from ._rules import Rule
 from ._time import Duration, span_problem
@@ -18,7 +19,7 @@ from ._values import Action, check_iterable, encodable, plain
 from .exceptions import InvalidRequest
 
 
-__all__ = ["Policy"]
+__all__ = ["Policy", "PolicySettings"]
 
 
 def _duration(instance: Policy, attribute: attrs.Attribute[Any], value: object) -> None:
@@ -86,6 +87,32 @@ def _name(instance: Policy, attribute: attrs.Attribute[Any], value: object) -> N
         raise InvalidRequest(attribute.name, value, "a policy is named by a non-empty string")
     if not encodable(value):
         raise InvalidRequest(attribute.name, value, "not text: it holds a lone surrogate")
+
+
+class PolicySettings(TypedDict, total=False):
+    """
+    The settings a preset and `Policy.replace` take by keyword, each typed; see `Policy` for what each means.
+
+    >>> settings: PolicySettings = {"max_unanswered": 1, "double_opt_in": True}
+    >>> Policy.etiquette(**settings).max_unanswered
+    1
+    """
+
+    engagement_ttl: Duration
+    cooling_off: Duration
+    max_unanswered: int
+    refusal_backoff: Duration
+    interest_ttl: Duration
+    request_ttl: Duration
+    opt_in_backoff: Duration
+    decline_backoff: Duration
+    connection_request_ttl: Duration
+    double_opt_in: bool
+    express_consent_ttl: Duration | None
+    call_hours: tuple[int, int]
+    purchase_window: Duration
+    inquiry_window: Duration
+    soft_opt_in_window: Duration | None
 
 
 @attrs.frozen
@@ -193,7 +220,7 @@ class Policy:
         """
         return self._plan[action]
 
-    def replace(self, **settings: Any) -> Policy:
+    def replace(self, **settings: Unpack[PolicySettings]) -> Policy:
         """
         Return a copy with *settings* changed; a combination's, in every part.
 
@@ -204,11 +231,12 @@ class Policy:
         Raises:
             InvalidRequest: A setting is unknown or its value is invalid.
         """
-        unknown = sorted(set(settings) - _SETTINGS)
+        given: dict[str, object] = dict(settings)
+        unknown = sorted(set(given) - _SETTINGS)
         if unknown:
             raise InvalidRequest(
                 unknown[0],
-                settings[unknown[0]],
+                given[unknown[0]],
                 f"not a policy setting; the settings are {', '.join(sorted(_SETTINGS))}",
             )
         if not self.parts:
@@ -228,7 +256,7 @@ class Policy:
         )
 
     @classmethod
-    def etiquette(cls, **settings: Any) -> Policy:
+    def etiquette(cls, **settings: Unpack[PolicySettings]) -> Policy:
         """
         The etiquette of permission networking (the default policy).
 
@@ -243,7 +271,7 @@ class Policy:
         return cls(name="etiquette", rules=ETIQUETTE_RULES).replace(**settings)
 
     @classmethod
-    def casl(cls, **settings: Any) -> Policy:
+    def casl(cls, **settings: Unpack[PolicySettings]) -> Policy:
         """
         Canada's Anti-Spam Legislation (CASL) for commercial electronic messages.
 
@@ -264,7 +292,7 @@ class Policy:
         return cls(name="casl", rules=CASL_RULES).replace(**settings)
 
     @classmethod
-    def can_spam(cls, **settings: Any) -> Policy:
+    def can_spam(cls, **settings: Unpack[PolicySettings]) -> Policy:
         """
         The US CAN-SPAM Act for commercial email: no consent needed, an opt-out is final.
 
@@ -279,7 +307,7 @@ class Policy:
         return cls(name="can_spam", rules=CAN_SPAM_RULES).replace(**settings)
 
     @classmethod
-    def gdpr(cls, **settings: Any) -> Policy:
+    def gdpr(cls, **settings: Unpack[PolicySettings]) -> Policy:
         """
         The EU's GDPR and ePrivacy Directive for electronic marketing.
 
@@ -298,7 +326,7 @@ class Policy:
         return cls(name="gdpr", rules=GDPR_RULES).replace(**settings)
 
     @classmethod
-    def pecr(cls, **settings: Any) -> Policy:
+    def pecr(cls, **settings: Unpack[PolicySettings]) -> Policy:
         """
         The UK's Privacy and Electronic Communications Regulations: as `gdpr`, per channel.
 
@@ -313,7 +341,7 @@ class Policy:
         return cls(name="pecr", rules=PECR_RULES).replace(**settings)
 
     @classmethod
-    def tcpa(cls, **settings: Any) -> Policy:
+    def tcpa(cls, **settings: Unpack[PolicySettings]) -> Policy:
         """
         The US Telephone Consumer Protection Act for calls and texts.
 

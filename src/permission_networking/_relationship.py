@@ -86,7 +86,7 @@ _COUNTED_OUTBOUND = frozenset(
 _COMMERCIAL_MESSAGES = frozenset({_K.PITCH, _K.MARKETING_SENT, _K.OPT_IN_REQUESTED})
 
 
-def _to_source(value: object) -> str:
+def _to_source(value: str) -> str:
     return required_text("source", value)
 
 

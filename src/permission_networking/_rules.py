@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import ast
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Final, NamedTuple, TypeAlias
 from zoneinfo import ZoneInfo
@@ -86,15 +86,21 @@ class Request(NamedTuple):
         )
 
 
-RuleCheck: TypeAlias = "Callable[[Relationship, Request, Policy], Sequence[Reason]]"
+RuleCheck: TypeAlias = (
+    "Callable[[Relationship, Request, Policy], Sequence[Reason] | Iterator[Reason]]"
+)
 """
 A rule's check: a pure function of the relationship, the request and the
-policy's settings, returning the `Reason` values it finds (empty to pass).
+policy's settings, returning the `Reason` values it finds (empty to pass),
+as a list, a tuple or a generator (never a set, whose order is not its own).
 """
 
-ObligationCheck: TypeAlias = "Callable[[Relationship, Request, Policy], Sequence[str]]"
+ObligationCheck: TypeAlias = (
+    "Callable[[Relationship, Request, Policy], Sequence[str] | Iterator[str]]"
+)
 """
-What a rule obliges the sender to do when the action is allowed.
+What a rule obliges the sender to do when the action is allowed, as a list,
+a tuple or a generator of strings.
 """
 
 

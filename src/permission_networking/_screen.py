@@ -56,7 +56,13 @@ def _to_denied(value: Mapping[str, Decision]) -> Mapping[str, Decision]:
         return value
     if not isinstance(value, Mapping):
         raise InvalidInteraction("denied", value, "expected a mapping of contact to decision")
-    return MappingProxyType(dict(value))
+    denied = dict(value)
+    for contact, decision in denied.items():
+        if type(contact) is not str or not isinstance(decision, Decision):
+            raise InvalidInteraction(
+                "denied", {contact: decision}, "expected a mapping of contact to decision"
+            )
+    return MappingProxyType(denied)
 
 
 def _to_counts(value: Mapping[str, int]) -> Mapping[str, int]:

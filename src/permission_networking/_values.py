@@ -335,7 +335,7 @@ def _optional_instant(field: str, value: object) -> datetime | None:
     return instant_value(field, value)
 
 
-def to_at(value: object) -> datetime:
+def to_at(value: Instant) -> datetime:
     """
     Converter of a field ``at``.
     """
@@ -344,7 +344,7 @@ def to_at(value: object) -> datetime:
     return instant_value("at", value)
 
 
-def to_granted_at(value: object) -> datetime:
+def to_granted_at(value: Instant) -> datetime:
     """
     Converter of ``granted_at``.
     """
@@ -353,63 +353,63 @@ def to_granted_at(value: object) -> datetime:
     return instant_value("granted_at", value)
 
 
-def to_confirmed_at(value: object) -> datetime | None:
+def to_confirmed_at(value: Instant | None) -> datetime | None:
     """
     Converter of ``confirmed_at``, None kept.
     """
     return _optional_instant("confirmed_at", value)
 
 
-def to_expires_at(value: object) -> datetime | None:
+def to_expires_at(value: Instant | None) -> datetime | None:
     """
     Converter of ``expires_at``, None kept.
     """
     return _optional_instant("expires_at", value)
 
 
-def to_withdrawn_at(value: object) -> datetime | None:
+def to_withdrawn_at(value: Instant | None) -> datetime | None:
     """
     Converter of ``withdrawn_at``, None kept.
     """
     return _optional_instant("withdrawn_at", value)
 
 
-def to_until(value: object) -> datetime | None:
+def to_until(value: Instant | None) -> datetime | None:
     """
     Converter of ``until``, None kept.
     """
     return _optional_instant("until", value)
 
 
-def to_retry_at(value: object) -> datetime | None:
+def to_retry_at(value: Instant | None) -> datetime | None:
     """
     Converter of ``retry_at``, None kept.
     """
     return _optional_instant("retry_at", value)
 
 
-def to_action(value: object) -> Action:
+def to_action(value: Action | str) -> Action:
     """
     Converter: an `Action` or its string value.
     """
     return enum_value(Action, "action", value)
 
 
-def to_actions(value: Iterable[object]) -> tuple[Action, ...]:
+def to_actions(value: Iterable[Action | str]) -> tuple[Action, ...]:
     """
     Converter: actions or their string values, as a tuple.
     """
     return tuple(enum_value(Action, "action", action) for action in value)
 
 
-def to_state(value: object) -> RelationshipState:
+def to_state(value: RelationshipState | str) -> RelationshipState:
     """
     Converter: a `RelationshipState` or its string value.
     """
     return enum_value(RelationshipState, "state", value)
 
 
-def to_channel(value: object) -> Channel | None:
+def to_channel(value: Channel | str | None) -> Channel | None:
     """
     Converter: a `Channel` or its string value; None kept (every channel, or unknown).
     """
@@ -418,40 +418,40 @@ def to_channel(value: object) -> Channel | None:
     return enum_value(Channel, "channel", value)
 
 
-def to_channels(value: Iterable[object]) -> frozenset[Channel]:
+def to_channels(value: Iterable[Channel | str]) -> frozenset[Channel]:
     """
     Converter: channels or their string values, as a frozenset.
     """
     return frozenset(enum_value(Channel, "channel", channel) for channel in value)
 
 
-def to_purpose(value: object) -> PurposeLike:
+def to_purpose(value: PurposeLike) -> PurposeLike:
     """
     Converter: a purpose, a `Purpose` when it is a well-known one.
     """
     return value if type(value) is Purpose else purpose_value("purpose", value)
 
 
-def to_optional_purpose(value: object) -> PurposeLike | None:
+def to_optional_purpose(value: PurposeLike | None) -> PurposeLike | None:
     """
     Converter: as `to_purpose`, with None kept (every purpose).
     """
     return None if value is None else to_purpose(value)
 
 
-def _to_basis(value: object) -> Basis:
+def _to_basis(value: Basis | str) -> Basis:
     return enum_value(Basis, "basis", value)
 
 
-def _to_grantor(value: object) -> str:
+def _to_grantor(value: str) -> str:
     return required_text("grantor", value)
 
 
-def _to_group(value: object) -> str | None:
+def _to_group(value: str | None) -> str | None:
     return _text("group", value, optional=True)
 
 
-def _to_source(value: object) -> str | None:
+def _to_source(value: str | None) -> str | None:
     return _text("source", value, optional=True)
 
 

@@ -1177,10 +1177,10 @@ class TestVerify:
         assert ProblemKind.CHANGED is Problem("changed", "ana", BO, "i", "edited").kind
         for bad in (
             lambda: Problem("edited", "ana", BO, "i", "x"),
-            lambda: Problem(ProblemKind.CHANGED, None, BO, "i", "x"),
-            lambda: Verification(ok=1, checked=0),
+            lambda: Problem(ProblemKind.CHANGED, None, BO, "i", "x"),  # type: ignore[arg-type]
+            lambda: Verification(ok=1, checked=0),  # type: ignore[arg-type]
             lambda: Verification(ok=True, checked=-1),
-            lambda: Verification(ok=False, checked=1, problems=["changed"]),
+            lambda: Verification(ok=False, checked=1, problems=["changed"]),  # type: ignore[list-item]
             lambda: Verification(
                 ok=True, checked=1, problems=[Problem("changed", "a", BO, "i", "")]
             ),

@@ -186,7 +186,7 @@ def read_linkedin_export(path: StrPath, *, sender: str | None = None) -> list[In
         InvalidRequest: *sender* is not a non-empty string.
         FileNotFoundError: *path* does not exist.
     """
-    if sender is not None and (not isinstance(sender, str) or not sender.strip()):  # type: ignore[redundant-expr]
+    if sender is not None and (not isinstance(sender, str) or not sender.strip()):  # type: ignore[redundant-expr, unused-ignore]
         raise InvalidRequest("sender", sender, "expected a non-empty string, or None")
     files = _load(path)
     return _Reader(os.fspath(path), files, sender).read()

@@ -92,7 +92,7 @@ def read_mailchimp_export(*paths: StrPath, sender: str) -> list[Interaction]:
         InvalidRequest: *sender* is not a non-empty string.
         FileNotFoundError: A path does not exist.
     """
-    if not isinstance(sender, str) or not sender.strip():  # type: ignore[redundant-expr]
+    if not isinstance(sender, str) or not sender.strip():  # type: ignore[redundant-expr, unused-ignore]
         raise InvalidRequest("sender", sender, "expected a non-empty string")
     found: list[Interaction] = []
     for path in paths:

@@ -18,7 +18,7 @@ import uuid
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
-from types import MappingProxyType, TracebackType
+from types import TracebackType
 from typing import TYPE_CHECKING, Any, Final, Protocol, Self
 
 import attrs
@@ -1238,7 +1238,7 @@ class BaseStore(abc.ABC):
             )
             if known is not None:
                 denied[contact] = decision
-        return attrs.evolve(screening, denied=MappingProxyType(denied))
+        return attrs.evolve(screening, denied=denied)
 
     def decisions(self, sender: str | None = None, contact: str | None = None) -> list[Decision]:
         """

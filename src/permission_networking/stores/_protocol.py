@@ -52,7 +52,7 @@ class ProblemKind(enum.StrEnum):
     """
 
 
-def _to_kind(value: object) -> ProblemKind:
+def _to_kind(value: ProblemKind | str) -> ProblemKind:
     return enum_value(ProblemKind, "kind", value)
 
 
@@ -64,19 +64,19 @@ def _to_text(field: str, value: object) -> str:
     return str.__str__(value)
 
 
-def _to_sender(value: object) -> str:
+def _to_sender(value: str) -> str:
     return _to_text("sender", value)
 
 
-def _to_contact(value: object) -> str:
+def _to_contact(value: str) -> str:
     return _to_text("contact", value)
 
 
-def _to_id(value: object) -> str | None:
+def _to_id(value: str | None) -> str | None:
     return None if value is None else _to_text("id", value)
 
 
-def _to_detail(value: object) -> str:
+def _to_detail(value: str) -> str:
     if not isinstance(value, str):
         raise InvalidInteraction("detail", value, "expected a string")
     return str.__str__(value)
@@ -130,20 +130,21 @@ class Problem:
 _PROBLEM_KEYS: Final = frozenset({"kind", "sender", "contact", "id", "detail"})
 
 
-def _to_ok(value: object) -> bool:
+def _to_ok(value: bool) -> bool:  # noqa: FBT001
     if type(value) is not bool:
         raise InvalidInteraction("ok", value, "expected True or False")
     return value
 
 
-def _to_checked(value: object) -> int:
+def _to_checked(value: int) -> int:
     if type(value) is not int or value < 0:
         raise InvalidInteraction("checked", value, "expected a count, an int of 0 or more")
     return value
 
 
-def _to_problems(value: object) -> tuple[Problem, ...]:
-    if isinstance(value, str | bytes) or not isinstance(value, Iterable):
+def _to_problems(value: Iterable[Problem]) -> tuple[Problem, ...]:
+    given: object = value
+    if isinstance(given, str | bytes) or not isinstance(given, Iterable):
         raise InvalidInteraction("problems", value, "expected a sequence of Problem values")
     problems = tuple(value)
     for problem in problems:
