@@ -479,6 +479,30 @@ def test_a_failure_inside_a_transaction_is_a_store_error(
         assert [] == store.history("ana", "bo")
 
 
+def _damaged(path: Path) -> Path:
+    # A store of 2,000 interactions whose middle page was overwritten behind its back.
+    with SQLiteStore(path) as store:
+        store.record_many(
+            Interaction(f"i{n}", "ana", f"c{n % 50}", "message", day(n // 100)) for n in range(2000)
+        )
+    data = bytearray(path.read_bytes())
+    page = len(data) // 4096 // 2 * 4096
+    data[page : page + 4096] = b"\xff" * 4096
+    path.write_bytes(bytes(data))
+    return path
+
+
+@pytest.mark.parametrize("call", ["verify", "forget"])
+def test_a_damaged_file_is_a_store_error(tmp_path: Path, call: str) -> None:
+    """A file damaged behind the store's back makes its calls StoreErrors, never the driver's."""
+    path = _damaged(tmp_path / "damaged.db")
+
+    with SQLiteStore(path) as store, pytest.raises(StoreError, match="malformed"):
+        store.verify() if call == "verify" else store.forget("c7")
+
+    SQLiteStore(path).close()  # nothing was done: it opens as before
+
+
 def _two_messages(path: Path) -> None:
     with SQLiteStore(path) as store:
         store.record(

@@ -1301,6 +1301,51 @@ class TestLifecycle:
             with pytest.raises(StoreClosedError, match="closed"):
                 call()
 
+    def test_a_call_racing_close_is_refused(self, store: Store) -> None:
+        """
+        A call that passed the closed check as another thread closed the store raises StoreClosedError.
+
+        Before, a MemoryStore ran it on the emptied ledger: perform allowed and recorded nowhere.
+        """
+        connected(store)
+        lock: Any = getattr(store, "_lock", None)
+        if lock is None:
+            pytest.skip("the store serialises its calls in its database, not a lock")
+
+        class CloseFirst:
+            """The store's lock, letting close() run first, as another thread would."""
+
+            def __enter__(self) -> object:
+                store.close()
+                return lock.__enter__()
+
+            def __exit__(self, *exc: object) -> object:
+                return lock.__exit__(*exc)
+
+        store._lock = CloseFirst()  # type: ignore[attr-defined]
+        with pytest.raises(StoreClosedError):
+            store.perform("ana", BO, "message", at=day(1))
+
+    def test_a_rule_that_uses_the_store_is_refused_alike(self, store: Store) -> None:
+        """
+        A rule calling the store while the store decides denies with rule_error, in every store.
+
+        Before, a MemoryStore answered it and a SQLiteStore failed on a nested transaction.
+        """
+        connected(store)
+
+        def rate_limit(rel: Relationship, req: Request, policy: Policy) -> list[Reason]:
+            sent = sum(r.last_outbound_at is not None for r in store.relationships(rel.sender))
+            return [Reason("rate_limited", "too many", "rate")] if sent >= 10 else []
+
+        policy = Policy("rate", rules=[Rule("rate", ["message"], rate_limit)])
+        decision = store.check("ana", BO, "message", at=day(1), policy=policy)
+
+        assert ("rule_error",) == decision.codes
+        assert "inside one of its own calls" in decision.reasons[0].message
+        assert check(store.relationship("ana", BO), "message", at=day(1), policy=policy)
+        assert store.perform("ana", BO, "message", at=day(1))
+
     def test_a_store_is_a_context_manager(self, store: Store) -> None:
         """
         Leaving the with block closes the store.

@@ -13,10 +13,11 @@ import hashlib
 import hmac
 import json
 import re
+import threading
 import uuid
 
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Final, Protocol, Self
@@ -45,6 +46,7 @@ from permission_networking.exceptions import (
     InvalidInteraction,
     InvalidRequest,
     StoreClosedError,
+    StoreError,
 )
 
 from ._protocol import Problem, ProblemKind, Verification
@@ -699,6 +701,7 @@ class BaseStore(abc.ABC):
             raise InvalidRequest("audit", audit, "expected True or False")
         self._audit = audit
         self._closed = False
+        self._inside = threading.local()
 
     @property
     def audit(self) -> bool:
@@ -751,9 +754,24 @@ class BaseStore(abc.ABC):
                 f"{type(self).__name__} is closed; open a new store to use it again"
             )
 
-    def _transaction(self, *, write: bool) -> AbstractContextManager[Transaction]:
+    @contextmanager
+    def _transaction(self, *, write: bool) -> Iterator[Transaction]:
         self._open_or_fail()
-        return self._begin(write=write)
+        inside = self._inside
+        if getattr(inside, "busy", False):
+            # A rule that reads the store while the store decides: every
+            # backend refuses it alike, and the guard denies with rule_error.
+            raise StoreError(
+                type(self).__name__,
+                "called from inside one of its own calls; a rule decides on the "
+                "relationship it is given and must not use the store",
+            )
+        inside.busy = True
+        try:
+            with self._begin(write=write) as tx:
+                yield tx
+        finally:
+            inside.busy = False
 
     def _tombstone(self, tx: Transaction, contact: str) -> Tombstone | None:
         if not tx.tombstoned():

@@ -63,6 +63,7 @@ class MemoryStore(BaseStore):
     @override
     def _begin(self, *, write: bool) -> Iterator[Transaction]:
         with self._lock:
+            self._open_or_fail()
             tx = _MemoryTransaction(self._data)
             try:
                 yield tx

@@ -169,6 +169,10 @@ def _open(path: str, timeout: float) -> tuple[sqlite3.Connection, bytes]:
         raise StoreError(path, f"cannot open the database ({e})") from None
     try:
         return conn, _prepare(conn, path, timeout)
+    except sqlite3.DatabaseError as e:
+        # Not a lock (those are StoreErrors already): a file damaged or unreadable.
+        conn.close()
+        raise StoreError(path, f"the database refused it ({e}); nothing was done") from None
     except BaseException:
         conn.close()
         raise
@@ -264,7 +268,7 @@ def _vacuum(conn: sqlite3.Connection, path: str, *, waited: bool) -> None:
         if not busy:
             conn.execute("DELETE FROM meta WHERE name = 'vacuum_pending'")
             busy = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
-    except sqlite3.OperationalError as e:
+    except sqlite3.DatabaseError as e:
         if not waited:
             return
         raise StoreError(
@@ -307,15 +311,15 @@ def _key(conn: sqlite3.Connection, path: str) -> bytes:
         ) from None
 
 
-def _is_busy(error: sqlite3.OperationalError) -> bool:
+def _is_busy(error: sqlite3.DatabaseError) -> bool:
     message = str(error)
     return "locked" in message or "busy" in message
 
 
-def _busy(path: str, error: sqlite3.OperationalError, timeout: float) -> StoreError:
+def _busy(path: str, error: sqlite3.DatabaseError, timeout: float) -> StoreError:
     message = str(error)
     if not _is_busy(error):
-        # Not a lock: a read-only file or directory, a full disk, an I/O error.
+        # Not a lock: a read-only file or directory, a full disk, an I/O error, a damaged file.
         return StoreError(path, f"the database refused it ({message}); nothing was done")
     return StoreError(
         path,
@@ -416,12 +420,13 @@ class SQLiteStore(BaseStore):
             conn = self._connection()
             try:
                 conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
-            except sqlite3.OperationalError as e:
+            except sqlite3.DatabaseError as e:
                 raise _busy(self._path, e, self._timeout) from None
             try:
                 yield _SQLiteTransaction(conn, self._path)
                 conn.execute("COMMIT")
-            except sqlite3.OperationalError as e:
+            except sqlite3.DatabaseError as e:
+                # A lock held past the timeout, or a file damaged behind the store's back.
                 conn.rollback()
                 raise _busy(self._path, e, self._timeout) from None
             except BaseException:
