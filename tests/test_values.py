@@ -432,6 +432,9 @@ class TestEvidenceAndPermission:
         assert p == Permission.from_dict(p.to_dict())
 
         r = replay([], sender=Mine.KEY, contact=Mine.GROUP)
+        long = replay([], sender="a" * 900, contact="b")
+
+        assert "a" * 900 == long.sender == Relationship(sender="a" * 900, contact="b").sender
 
         assert ("source", "founders") == (r.sender, r.contact)
         assert (str, str) == (type(r.sender), type(r.contact))
@@ -754,6 +757,11 @@ class TestCollectionFields:
             Screening("message", self.T, (), {"cy": "not_connected"}, {})  # type: ignore[dict-item]
         with pytest.raises(InvalidInteraction, match="counts"):
             Screening("message", self.T, (), {}, [])  # type: ignore[arg-type]
+        with pytest.raises(InvalidInteraction, match="allowed"):
+            Screening("message", self.T, (1, 2), {}, {})  # type: ignore[arg-type]
+        for bad in ({"not_connected": "1"}, {"not_connected": -3}, {"not_connected": 0}):
+            with pytest.raises(InvalidInteraction, match="counts"):
+                Screening("message", self.T, (), {}, bad)  # type: ignore[arg-type]
 
         denied: dict[str, Decision] = {}
         counts: dict[str, int] = {}

@@ -29,7 +29,6 @@ from ._values import (
     check_keys,
     encodable,
     enum_value,
-    identifier,
     instant_value,
     is_zone,
     purpose_value,
@@ -1242,9 +1241,9 @@ def replay(
     """
     check_iterable("interactions", interactions, Interaction)
     if sender is not None:
-        sender = identifier("sender", sender)
+        sender = required_text("sender", sender)
     if contact is not None:
-        contact = identifier("contact", contact)
+        contact = required_text("contact", contact)
     items = list(interactions)
     if items:
         items, sender, contact = _one_pair(items, sender, contact)

@@ -47,7 +47,11 @@ __all__ = ["Screening", "overrule", "screen"]
 
 def _to_contacts(value: Iterable[str]) -> tuple[str, ...]:
     check_iterable("allowed", value, str)
-    return tuple(value)
+    contacts = tuple(value)
+    for contact in contacts:
+        if not isinstance(contact, str):
+            raise InvalidInteraction("allowed", contact, "expected contact ids")
+    return contacts
 
 
 def _to_denied(value: Mapping[str, Decision]) -> Mapping[str, Decision]:
@@ -66,8 +70,11 @@ def _to_denied(value: Mapping[str, Decision]) -> Mapping[str, Decision]:
 
 
 def _to_counts(value: Mapping[str, int]) -> Mapping[str, int]:
-    if not isinstance(value, Mapping):
-        raise InvalidInteraction("counts", value, "expected a mapping of code to count")
+    given: object = value
+    if not isinstance(given, Mapping) or not all(
+        isinstance(code, str) and type(n) is int and n > 0 for code, n in given.items()
+    ):
+        raise InvalidInteraction("counts", value, "expected a mapping of code to a count above 0")
     return MappingProxyType(dict(value))
 
 

@@ -467,6 +467,42 @@ class TestSender:
             (i.kind.value, i.direction.value, i.contact) for i in interactions
         }
 
+    @pytest.mark.parametrize("profile", [False, True])
+    def test_a_namesake_connection_does_not_hide_the_owner(
+        self,
+        tmp_path: Path,
+        profile: bool,  # noqa: FBT001
+    ) -> None:
+        """A connection of the owner's own name, known by name only, keeps the owner found."""
+        folder = tmp_path / "export"
+        folder.mkdir()
+        (folder / "Connections.csv").write_text(
+            "First Name,Last Name,Email Address,Company,Position,Connected On\n"
+            "Jordan,Pike,,Other Corp,Engineer,08 Feb 2021\n",
+            encoding="utf-8",
+        )
+        if profile:
+            (folder / "Profile.csv").write_text(
+                "First Name,Last Name\nJordan,Pike\n", encoding="utf-8"
+            )
+        xavier = "https://www.linkedin.com/in/xavier-ng"
+        (folder / "messages.csv").write_text(
+            "CONVERSATION ID,CONVERSATION TITLE,FROM,SENDER PROFILE URL,TO,"
+            "RECIPIENT PROFILE URLS,DATE,SUBJECT,CONTENT,FOLDER\n"
+            f"c1,,Xavier Ng,{xavier},Jordan Pike,{OWNER},2021-02-09 18:03:22 UTC,,Hi,INBOX\n"
+            f"c2,,Xavier Ng,{xavier},Jordan Pike,{OWNER},2021-03-09 18:03:22 UTC,,Hi,INBOX\n"
+            f"c3,,Ines Okafor-Lindqvist,{INES},Jordan Pike,{OWNER},"
+            "2021-04-09 18:03:22 UTC,,Hi,INBOX\n",
+            encoding="utf-8",
+        )
+
+        interactions = read_linkedin_export(folder)
+
+        assert {OWNER} == {i.sender for i in interactions}
+        assert {("inbound", xavier), ("inbound", INES)} <= {
+            (i.direction.value, i.contact) for i in interactions
+        }
+
     def test_one_person_writing_to_two_is_the_owner(self, tmp_path: Path) -> None:
         """In an old export, the only URL, on messages to two people, is the owner's."""
         messages = tmp_path / "messages.csv"

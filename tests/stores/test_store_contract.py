@@ -1336,14 +1336,19 @@ class TestLifecycle:
 
         def rate_limit(rel: Relationship, req: Request, policy: Policy) -> list[Reason]:
             sent = sum(r.last_outbound_at is not None for r in store.relationships(rel.sender))
-            return [Reason("rate_limited", "too many", "rate")] if sent >= 10 else []
+            return [Reason("rate_limited", f"{sent} sent", "rate")]
 
         policy = Policy("rate", rules=[Rule("rate", ["message"], rate_limit)])
         decision = store.check("ana", BO, "message", at=day(1), policy=policy)
+        screening = store.screen("ana", "message", at=day(1), policy=policy)
+        performed = store.perform("ana", BO, "message", at=day(1), policy=policy)
 
-        assert ("rule_error",) == decision.codes
+        assert ("rule_error",) == decision.codes == performed.codes
         assert "inside one of its own calls" in decision.reasons[0].message
-        assert check(store.relationship("ana", BO), "message", at=day(1), policy=policy)
+        assert {"rule_error": 1} == dict(screening.counts)
+        assert ("rule_error",) == screening.denied[BO].codes
+        outside = check(store.relationship("ana", BO), "message", at=day(1), policy=policy)
+        assert ("rate_limited",) == outside.codes
         assert store.perform("ana", BO, "message", at=day(1))
 
     def test_a_store_is_a_context_manager(self, store: Store) -> None:

@@ -363,6 +363,7 @@ class _Reader:
         self.urls_by_name: dict[str, set[str]] = {}
         self.connection_urls: set[str] = set()
         self.connection_names: set[str] = set()
+        self.owner_names: set[str] = set()
         self.names: set[str] = set()
         self.profile_name = self._profile_name()
 
@@ -410,12 +411,7 @@ class _Reader:
         if (table := self.tables.get(_CONNECTIONS)) is not None:
             self._collect_connections(table)
         if (table := self.tables.get(_INVITATIONS)) is not None:
-            for row in table.rows:
-                self._mention(row.get("from"), _member_url(row.get("inviterprofileurl")))
-                self._mention(row.get("to"), _member_url(row.get("inviteeprofileurl")))
-                other = {"OUTGOING": "to", "INCOMING": "from"}.get(row.get("direction").upper())
-                if other is not None and row.get(other):
-                    self.connection_names.add(row.get(other).casefold())
+            self._collect_invitations(table)
         if (table := self.tables.get(_MESSAGES)) is not None:
             for row in table.rows:
                 self._mention(row.get("from"), _member_url(row.get("sender profile url")))
@@ -426,6 +422,17 @@ class _Reader:
             names = self._optional_table(key, (first, last))
             for row in () if names is None else names.rows:
                 self._mention(_full_name(row.get(first), row.get(last)), _member_url(row.get(url)))
+
+    def _collect_invitations(self, table: Table) -> None:
+        for row in table.rows:
+            self._mention(row.get("from"), _member_url(row.get("inviterprofileurl")))
+            self._mention(row.get("to"), _member_url(row.get("inviteeprofileurl")))
+            sides = {"OUTGOING": ("from", "to"), "INCOMING": ("to", "from")}
+            owner, other = sides.get(row.get("direction").upper(), ("", ""))
+            if row.get(owner):
+                self.owner_names.add(row.get(owner).casefold())
+            if row.get(other):
+                self.connection_names.add(row.get(other).casefold())
 
     def _collect_connections(self, table: Table) -> None:
         for row in table.rows:
@@ -525,9 +532,10 @@ class _Reader:
                 return mine.most_common(1)[0][0]
         # The owner takes part in every conversation, and is never one of their
         # own connections, nor someone they invited or who invited them: known
-        # by URL, or by name where a file gives no URL.
+        # by URL, or by name where a file gives no URL and the owner's own name
+        # is known to be another (a namesake of the owner is not ruled out).
         others = set(self.connection_urls)
-        for name in self.connection_names:
+        for name in self._others_by_name():
             others.update(self.urls_by_name.get(name, ()))
         coverage: dict[str, set[str]] = {}
         for m in messages:
@@ -557,7 +565,15 @@ class _Reader:
             if m.recipient_urls:
                 return True  # a message to a known other
             names.add(m.to.casefold())
-        return len(names) >= 2 or bool(names & self.connection_names)  # noqa: PLR2004
+        return len(names) >= 2 or bool(names & self._others_by_name())  # noqa: PLR2004
+
+    def _others_by_name(self) -> set[str]:
+        # The names of connections and invitations' other sides that are not
+        # the owner's: none when the owner's name is unknown.
+        owner = set(self.owner_names)
+        if self.profile_name:
+            owner.add(self.profile_name.casefold())
+        return self.connection_names - owner if owner else set()
 
     def _connections(self, sender: str, outgoing: set[str]) -> list[Interaction]:
         table = self.tables.get(_CONNECTIONS)

@@ -28,7 +28,7 @@ from permission_networking._decision import Decision, Reason, ReasonCode
 from permission_networking._guards import decide, make_request, resolve_at
 from permission_networking._jurisdiction import policy_for
 from permission_networking._relationship import Relationship, extend, replay, snapshot_dict
-from permission_networking._rules import Request
+from permission_networking._rules import CONDITIONS, Request
 from permission_networking._screen import Screening, overrule
 from permission_networking._screen import screen as screen_relationships
 from permission_networking._time import Instant, now
@@ -688,6 +688,11 @@ def _entries(interactions: Iterable[Interaction]) -> list[_Entry]:
     return list(entries.values())
 
 
+def _has_own_rules(policy: Policy) -> bool:
+    # Whether *policy* has a rule of the integrator's own (one without declared conditions).
+    return any(rule.check not in CONDITIONS for leaf in policy.leaves for rule in leaf.rules)
+
+
 class BaseStore(abc.ABC):
     """
     The behaviour every store shares, on top of a backend's `Transaction`.
@@ -1212,6 +1217,13 @@ class BaseStore(abc.ABC):
                     request=request,
                     policy=policy,
                 )
+            elif policy is not None and _has_own_rules(policy):
+                # An integrator's rule may not be pure: its denials are decided
+                # here, inside the call, as their codes were counted.
+                denied = dict(screening.denied)
+                for decision in denied.values():
+                    decision.reasons  # noqa: B018 (completes a deferred decision)
+                screening = attrs.evolve(screening, denied=denied)
             return screening
 
     def _enforce(
