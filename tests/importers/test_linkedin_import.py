@@ -30,6 +30,19 @@ OWNER = "https://www.linkedin.com/in/jordanpike"
 INES = "https://www.linkedin.com/in/ines-okafor-l-3b2a91"
 
 
+def _connected_by_name(tmp_path: Path, row: str) -> Path:
+    """
+    Return a new export folder whose Connections.csv, of an era without URLs, holds *row*.
+    """
+    folder = tmp_path / "export"
+    folder.mkdir()
+    (folder / "Connections.csv").write_text(
+        f"First Name,Last Name,Email Address,Company,Position,Connected On\n{row}\n",
+        encoding="utf-8",
+    )
+    return folder
+
+
 def summary(interactions: list[Interaction]) -> list[tuple[str, str, str, str]]:
     """
     Return (at, kind, direction, contact) of each interaction, in order.
@@ -438,13 +451,7 @@ class TestSender:
 
     def test_the_one_person_who_wrote_is_not_taken_for_the_owner(self, tmp_path: Path) -> None:
         """A connection's message, the only URL in an old export, names no owner: sender= is asked."""
-        folder = tmp_path / "export"
-        folder.mkdir()
-        (folder / "Connections.csv").write_text(
-            "First Name,Last Name,Email Address,Company,Position,Connected On\n"
-            "Ines,Okafor-Lindqvist,,Acme,CTO,08 Feb 2021\n",
-            encoding="utf-8",
-        )
+        folder = _connected_by_name(tmp_path, "Ines,Okafor-Lindqvist,,Acme,CTO,08 Feb 2021")
         (folder / "Invitations.csv").write_text(
             'From,To,Sent At,Message,Direction\nJordan Pike,Ines Okafor-Lindqvist,"2/1/21, 2:37 PM",,OUTGOING\n',
             encoding="utf-8",
@@ -474,13 +481,7 @@ class TestSender:
         profile: bool,  # noqa: FBT001
     ) -> None:
         """A connection of the owner's own name, known by name only, keeps the owner found."""
-        folder = tmp_path / "export"
-        folder.mkdir()
-        (folder / "Connections.csv").write_text(
-            "First Name,Last Name,Email Address,Company,Position,Connected On\n"
-            "Jordan,Pike,,Other Corp,Engineer,08 Feb 2021\n",
-            encoding="utf-8",
-        )
+        folder = _connected_by_name(tmp_path, "Jordan,Pike,,Other Corp,Engineer,08 Feb 2021")
         if profile:
             (folder / "Profile.csv").write_text(
                 "First Name,Last Name\nJordan,Pike\n", encoding="utf-8"
