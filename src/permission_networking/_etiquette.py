@@ -389,7 +389,7 @@ def _opted_out_since_interest(
             and opt_out.covers(wanted, channel)
             and not any(
                 granted_after(p, opt_out)
-                and p.granted_at <= at
+                and p.is_active(at)
                 and p.purpose == wanted
                 and p.covers(channel)
                 for p in rel.permissions
@@ -575,11 +575,31 @@ def no_consent(
     latest = latest_covering(rel, at, channel, purpose) if rel.permissions else None
     if latest is not None and latest.withdrawn_at is not None and latest.withdrawn_at <= at:
         return "withdrew"
-    if rel.opt_outs and rel.opted_out(purpose, channel, at):
+    # An opt-out stands, unless what lapsed is the contact's last word: a consent given after it.
+    if (
+        rel.opt_outs
+        and rel.opted_out(purpose, channel, at)
+        and (latest is None or not _after_every_opt_out(rel, latest, at, channel, purpose))
+    ):
         return "opted_out"
     if latest is not None:
         return "lapsed"
     return "never"
+
+
+def _after_every_opt_out(
+    rel: Relationship,
+    permission: Permission,
+    at: datetime,
+    channel: Channel | None,
+    purpose: PurposeLike,
+) -> bool:
+    # Whether *permission* was granted after every opt-out of *purpose* on *channel* by *at*.
+    return all(
+        granted_after(permission, opt_out)
+        for opt_out in rel.opt_outs
+        if opt_out.at <= at and opt_out.covers(purpose, channel)
+    )
 
 
 def latest_covering(

@@ -174,7 +174,7 @@ def _stands(
             continue
         if channel is None or not any(
             granted_after(p, opt_out)
-            and p.granted_at <= at
+            and p.is_active(at)
             and p.purpose == purpose
             and p.channel is channel
             for p in rel.permissions

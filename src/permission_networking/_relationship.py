@@ -361,8 +361,9 @@ class Relationship:
         Whether an opt-out covering *purpose* on *channel* stands at *at*.
 
         An opt-out stands until the contact grants a new express permission
-        covering that purpose and channel (by *at*: one dated later lifts it
-        only from then). A block stands as an opt-out of
+        covering that purpose and channel, and while that permission is in
+        force at *at* (one dated later lifts it only from then; one that has
+        expired or was withdrawn lifts it no more). A block stands as an opt-out of
         every purpose on every channel, and a spam complaint as one of
         ``marketing`` on every channel, also once ``do_not_contact`` is cleared.
 
@@ -379,7 +380,7 @@ class Relationship:
                 continue
             if not any(
                 granted_after(p, opt_out)
-                and p.granted_at <= at
+                and p.is_active(at)
                 and p.purpose == purpose
                 and p.covers(channel)
                 for p in self.permissions

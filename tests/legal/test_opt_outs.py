@@ -89,3 +89,34 @@ def test_a_consent_dated_later_lifts_an_opt_out_only_from_then(policy: Policy) -
     assert relationship.opted_out("marketing", "email", day(2))
     assert not relationship.opted_out("marketing", "email", day(6))
     assert after.allowed
+
+
+@pytest.mark.parametrize(
+    "policy",
+    [Policy.can_spam(), Policy.casl(), Policy.gdpr(), Policy.pecr(), Policy.etiquette()],
+    ids=lambda p: p.name,
+)
+def test_a_later_consent_that_lapsed_lifts_the_opt_out_no_more(policy: Policy) -> None:
+    """A consent given after an opt-out for a limited time lifts it while in force, not after.
+
+    Before, once such a consent lapsed, what the opt-out had ended came back:
+    CAN-SPAM's email, CASL's implied consent and GDPR's soft opt-in from the sale.
+    """
+    log = Log().inbound("purchase", 0, metadata={"soft_opt_in": "offered"})
+    log.inbound("opt_out", 1, purpose="marketing")
+    log.inbound(
+        "opt_in_granted", 2, purpose="marketing", channel="email", evidence=WEB_FORM,
+        metadata={"expires_at": day(5).isoformat()},
+    )  # fmt: skip
+    relationship = log.relationship()
+
+    during = check(relationship, "send_marketing", at=day(3), policy=policy, channel="email")
+    after = check(relationship, "send_marketing", at=day(6), policy=policy, channel="email")
+
+    assert during.allowed
+    assert not relationship.opted_out("marketing", "email", day(3))
+    assert relationship.opted_out("marketing", "email", day(6))
+    assert not after.allowed
+    # Etiquette says what the contact said last: the consent lapsed.
+    expected = "consent_expired" if policy.name == "etiquette" else "consent_withdrawn"
+    assert expected in after.codes

@@ -207,3 +207,54 @@ def test_a_busy_table_delays_the_rewrite_not_the_erasure(conn: Conn, contact: st
         assert [] == rows_naming(conn, store.schema, contact)
         assert store.relationship("ana", contact).do_not_contact
         assert 0 == store.forget(contact)
+
+
+def test_a_snapshot_older_than_the_erasure_is_reported(conn: Conn, contact: str) -> None:
+    """
+    Another session's snapshot from before the erasure keeps the rows VACUUM FULL copies: forget says so.
+
+    Any session of the database holding one (a report, a pg_dump of another
+    schema) takes no lock on the store's tables, so the rewrite does not wait;
+    forget raises, and forget again once that session ended leaves nothing.
+    """
+    with open_postgres(audit=True) as store:
+        fill(store, contact)
+        with server().connect() as other:
+            other.execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
+            other.execute("SELECT 1")
+
+            with pytest.raises(StoreError, match="snapshot taken before it"):
+                store.forget(contact)
+            other.execute("ROLLBACK")
+
+        assert 0 == store.forget(contact)
+        assert [] == files_naming(conn, contact)
+
+
+def test_a_role_that_does_not_own_the_tables_cannot_rewrite_them(conn: Conn, contact: str) -> None:
+    """
+    VACUUM FULL by a role that is not the tables' owner skips them with a warning: forget raises.
+    """
+    role = f"worker_{uuid.uuid4().hex[:8]}"
+    conn.execute(sql.SQL("CREATE ROLE {} LOGIN").format(sql.Identifier(role)))
+    try:
+        with open_postgres() as owner:
+            schema, named = owner.schema, sql.Identifier(owner.schema)
+        grantee = sql.Identifier(role)
+        conn.execute(sql.SQL("GRANT USAGE ON SCHEMA {} TO {}").format(named, grantee))
+        conn.execute(
+            sql.SQL("GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA {} TO {}").format(
+                named, grantee
+            )
+        )
+        worker = PostgresStore(
+            psycopg.conninfo.make_conninfo(server().dsn, user=role), schema=schema
+        )
+        with worker:
+            fill(worker, contact)
+            with pytest.raises(StoreError, match=r"the erasure is done.*skipping"):
+                worker.forget(contact)
+            assert [] == rows_naming(conn, schema, contact)
+    finally:
+        conn.execute(sql.SQL("DROP OWNED BY {}").format(sql.Identifier(role)))
+        conn.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(role)))

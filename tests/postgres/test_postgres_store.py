@@ -24,12 +24,13 @@ from psycopg import errors, sql
 
 import permission_networking.stores.postgres as pg
 
-from permission_networking import Interaction, MemoryStore
+from permission_networking import Interaction, MemoryStore, Policy
 from permission_networking import screen as screen_relationships
 from permission_networking.exceptions import (
     ConflictError,
     InvalidInteraction,
     InvalidRequest,
+    StoreClosedError,
     StoreError,
 )
 from permission_networking.stores import _ledger
@@ -140,6 +141,7 @@ class TestArguments:
             ("schema", {"schema": "a\0b"}),
             ("schema", {"schema": "\ud800"}),
             ("schema", {"schema": None}),
+            ("schema", {"schema": "50%_off"}),
             ("pool_size", {"pool_size": 0}),
             ("pool_size", {"pool_size": True}),
             ("pool_size", {"pool_size": 1.5}),
@@ -698,3 +700,78 @@ class TestSetup:
         assert [False] == [c.closed for c in parents]
         for parent in parents:
             parent.close()
+
+
+def test_one_job_delivered_twice_performs_once_and_raises_once() -> None:
+    """
+    Two performs with one id racing for the contact: one decides, the other raises ConflictError.
+
+    Before, the id was looked up before the contact's lock was taken, so the
+    second decided on the first's send and logged a denial instead.
+    """
+    policy = Policy.etiquette(max_unanswered=1)
+    with open_postgres(audit=True, timeout=10) as store, server().connect() as watcher:
+        store.record(Interaction("i1", "ana", "bo", "connection_accepted", DAY0))
+        holder = psycopg.connect(server().dsn)
+        holder.execute(  # holds bo's lock until both performs wait for it
+            "SELECT pg_advisory_xact_lock(%s, %s)",
+            (
+                pg._namespace(store.schema, "ledger"),
+                pg._lock_id(_ledger.keyed_hash(store._key, "bo")),
+            ),
+        )
+        out: list[object] = []
+
+        def send() -> None:
+            try:
+                out.append(
+                    store.perform("ana", "bo", "message", at=day(1), id="job-7", policy=policy)
+                )
+            except ConflictError as e:
+                out.append(e)
+
+        threads = [threading.Thread(target=send) for _ in range(2)]
+        try:
+            for thread in threads:
+                thread.start()
+            for _ in range(500):
+                waiting = watcher.execute(
+                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                    "AND datname = current_database()"
+                ).fetchone()
+                if waiting is not None and waiting[0] >= 2:
+                    break
+                threading.Event().wait(0.01)
+        finally:
+            holder.rollback()
+            holder.close()
+            for thread in threads:
+                thread.join()
+
+        assert ["ConflictError", "Decision"] == sorted(type(o).__name__ for o in out)
+        assert 1 == len(store.decisions())
+
+
+def test_a_timeout_longer_than_postgresql_holds_waits_that_long() -> None:
+    """
+    A timeout past PostgreSQL's 2**31 - 1 ms lock_timeout opens the store, as SQLite's does.
+    """
+    with open_postgres(timeout=timedelta(days=31).total_seconds()) as store:
+        store.record(Interaction("i1", "ana", "bo", "message", DAY0))
+        assert 1 == len(store.history("ana", "bo"))
+
+
+def test_a_call_racing_close_is_refused() -> None:
+    """
+    A call that passed the closed check as another thread closed the store raises StoreClosedError.
+    """
+    store = open_postgres()
+    get = store._pool.get
+
+    def close_first() -> Any:
+        store.close()  # what another thread does at this instant
+        return get()
+
+    store._pool.get = close_first  # type: ignore[method-assign]
+    with pytest.raises(StoreClosedError):
+        store.record(Interaction("i1", "ana", "bo", "message", DAY0))

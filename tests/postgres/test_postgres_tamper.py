@@ -12,6 +12,7 @@ import pytest
 from psycopg import sql
 
 from permission_networking import Interaction
+from permission_networking.exceptions import StoreError
 from permission_networking.stores import ProblemKind, Verification
 from permission_networking.stores._ledger import canonical, link
 from permission_networking.stores.postgres import PostgresStore
@@ -149,3 +150,18 @@ def test_a_well_linked_insertion_is_found(store: PostgresStore) -> None:
     )
 
     assert [(K.INSERTED, "ana", "x")] == found(store.verify())
+
+
+@pytest.mark.parametrize("erased_at", ["infinity", "10000-01-01 00:00+00"])
+def test_a_tombstone_time_out_of_range_is_a_store_error(
+    store: PostgresStore, erased_at: str
+) -> None:
+    """
+    A suppression record whose time no datetime holds is a StoreError, not a complaint about NUL characters.
+    """
+    store.forget("bo")
+    tamper(store, "UPDATE tombstones SET erased_at = %s::timestamptz", (erased_at,))
+
+    with pytest.raises(StoreError) as raised:
+        store.check("ana", "bo", "message")
+    assert "NUL" not in str(raised.value)

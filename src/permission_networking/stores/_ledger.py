@@ -1101,13 +1101,16 @@ class BaseStore(abc.ABC):
         when = resolve_at(at)
         request = make_request(action, when, channel, purpose, group)
         with self._transaction(write=True) as tx:
+            # The contact's tombstone first: reading it locks the contact in a
+            # backend that locks contacts, not the whole ledger, which then
+            # sees an id a racing perform towards that contact just stored.
+            tombstone = self._tombstone(tx, contact)
             if id is not None and tx.bodies([id]):
                 raise ConflictError(
                     id,
                     f"interaction {id!r} is already recorded, so this action was performed "
                     "before; pass a new id to act again",
                 )
-            tombstone = self._tombstone(tx, contact)
             relationship, suppressed = self._known(tx, _pair(tx, sender, contact), when, tombstone)
             decision = self._decide(tx, relationship, request, policy, suppressed=suppressed)
             records = request.action.records

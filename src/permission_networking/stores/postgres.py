@@ -367,6 +367,11 @@ class _Queries:
             "FROM {s}.interactions ORDER BY sender, contact, seq"
         )
         self.vacuum = render("VACUUM (FULL) {s}.interactions, {s}.pairs, {s}.decisions")
+        self.older_snapshots = sql.SQL(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+            "AND pid <> pg_backend_pid() AND backend_type = 'client backend' "
+            "AND backend_xmin IS NOT NULL AND xact_start < %s"
+        )
 
 
 def _tables(conn: psycopg.Connection[Any], schema: str) -> set[str]:
@@ -969,8 +974,9 @@ class PostgresStore(BaseStore):
         self._vacuum = vacuum
         self._label = _describe(dsn, schema)
         self._settings = _settings(dsn, self._timeout)
+        # PostgreSQL holds at most 2**31 - 1 ms: a longer timeout waits that long.
         self._session = sql.SQL("SET lock_timeout = {}; SET TIME ZONE 'UTC'").format(
-            sql.Literal(f"{round(self._timeout * 1000)}ms")
+            sql.Literal(f"{min(round(self._timeout * 1000), 2**31 - 1)}ms")
         )
         self._pool = _Pool(self._connect, pool_size, self._timeout, self._label)
         conn = self._pool.get()
@@ -1055,6 +1061,10 @@ class PostgresStore(BaseStore):
     @override
     def _begin(self, *, write: bool) -> Iterator[Transaction]:
         lease = _Lease(self._pool, self._pool.get())
+        if self.closed:
+            # Closed by another thread since this call began.
+            lease.release()
+            self._open_or_fail()
         tx = _PostgresTransaction(
             lease,
             self._q,
@@ -1097,7 +1107,7 @@ class PostgresStore(BaseStore):
                 f"{what}: another connection held a lock longer than the timeout of "
                 f"{self._timeout} s; nothing was done, try again",
             )
-        if isinstance(error, psycopg.DataError) and error.sqlstate is None:
+        if isinstance(error, psycopg.DataError) and error.sqlstate is None and "NUL" in what:
             return InvalidRequest(
                 "text",
                 "\0",
@@ -1164,21 +1174,43 @@ class PostgresStore(BaseStore):
         if not self._vacuum:
             return
         conn = self._pool.get()
+        skipped: list[str] = []
+
+        def note(diagnostic: psycopg.errors.Diagnostic) -> None:
+            # VACUUM skips a table its role does not own with a warning, not an error.
+            if diagnostic.severity_nonlocalized == "WARNING":
+                skipped.append(diagnostic.message_primary or "a table was skipped")
+
+        conn.add_notice_handler(note)
+        older = None
         try:
+            erased = conn.execute(_NOW).fetchone()
             conn.execute(self._q.vacuum)
+            # A snapshot taken before the erasure keeps the erased rows in the rewritten files.
+            older = conn.execute(self._q.older_snapshots, erased).fetchone()
         except psycopg.Error as e:
+            skipped.append(_what(e))
+        finally:
+            conn.remove_notice_handler(note)
+            self._pool.put(conn)
+        if not skipped and older is not None and older[0]:
+            skipped.append(
+                f"{older[0]} other session(s) of the database hold a snapshot taken before it"
+            )
+        if skipped:
             raise StoreError(
                 self._label,
-                f"the erasure is done, but the tables could not be rewritten ({_what(e)}), so "
+                f"the erasure is done, but the tables could not be rewritten ({skipped[0]}), so "
                 "their files may still hold the erased rows; call forget() again when no long "
-                "transaction holds the tables, or run VACUUM FULL on them as their owner",
-            ) from None
-        finally:
-            self._pool.put(conn)
+                "transaction is open, or run VACUUM FULL on them as their owner",
+            )
 
     @override
     def _release(self) -> None:
         self._pool.close()
+
+
+_NOW: Final = sql.SQL("SELECT statement_timestamp()")
 
 
 def _what(error: psycopg.Error) -> str:
@@ -1215,6 +1247,9 @@ def _check_arguments(
         or len(schema.encode()) > _MAX_IDENTIFIER
     ):
         raise InvalidRequest("schema", schema, "expected a PostgreSQL schema name of 1 to 63 bytes")
+    if "%" in schema:
+        # psycopg reads a % in a query's text as a placeholder.
+        raise InvalidRequest("schema", schema, "a schema name here holds no %; choose another")
     if isinstance(pool_size, bool) or not isinstance(pool_size, int) or pool_size < 1:
         raise InvalidRequest("pool_size", pool_size, "expected a whole number of at least 1")
     if (
