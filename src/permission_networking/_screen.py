@@ -129,21 +129,17 @@ class Screening:
             InvalidInteraction: A key is missing or unknown, or a value is invalid.
         """
         check_keys("screening", data, required=_SCREENING_KEYS, allowed=_SCREENING_KEYS)
-        allowed, denied, counts = data["allowed"], data["denied"], data["counts"]
+        allowed, denied = data["allowed"], data["denied"]
         if not isinstance(allowed, list | tuple) or not all(isinstance(c, str) for c in allowed):
             raise InvalidInteraction("allowed", allowed, "expected a list of contact ids")
         if not isinstance(denied, Mapping) or not all(type(c) is str for c in denied):
             raise InvalidInteraction("denied", denied, "expected a mapping of contact to decision")
-        if not isinstance(counts, Mapping) or not all(
-            isinstance(code, str) and type(n) is int and n > 0 for code, n in counts.items()
-        ):
-            raise InvalidInteraction("counts", counts, "expected a mapping of code to count")
         return cls(
             data["action"],
             data["at"],
             allowed,
             {c: Decision.from_dict(d) for c, d in denied.items()},
-            counts,
+            data["counts"],  # checked by the constructor, as any screening's
         )
 
     def __reduce__(self) -> tuple[Callable[..., Screening], tuple[Any, ...]]:
